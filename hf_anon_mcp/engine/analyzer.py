@@ -17,6 +17,7 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, No
 from spacy.tokens import Doc
 
 from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
+from hf_anon_mcp.engine.entities import NER_ONLY_ENTITIES
 from hf_anon_mcp.engine.offline import use_bundled_suffix_list
 from hf_anon_mcp.engine.secrets import build_secret_recognizers
 from hf_anon_mcp.errors import InputError
@@ -27,8 +28,6 @@ log = logging.getLogger("hf_anon_mcp.engine")
 # spaCy labels that are not personal data: ignoring them keeps Presidio from warning once per finding.
 _NON_PII_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "WORK_OF_ART", "LAW", "LANGUAGE",
                    "EVENT", "PRODUCT")
-# What NER finds and patterns cannot: the patterns-only report says so.
-NER_ONLY_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
 
 
 @dataclass(frozen=True)

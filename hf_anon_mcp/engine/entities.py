@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hf_anon_mcp.models import RiskLevel
 
 QUASI_IDENTIFIERS = frozenset({
@@ -24,3 +26,24 @@ def risk_of(entity_type: str) -> RiskLevel:
     if entity_type in LOW_RISK:
         return RiskLevel.low
     return RiskLevel.high
+
+# What NER finds and patterns cannot: the patterns-only report says so.
+NER_ONLY_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
+# Types our own recognizers or policies may name beyond Presidio's predefined ones.
+EXTRA_ENTITIES = frozenset({"STREET_ADDRESS", "ADDRESS", "ZIP_CODE", "AGE", "TITLE", "DENY_LIST"})
+
+
+@lru_cache(maxsize=1)
+def known_entities() -> frozenset[str]:
+    """Every entity type a policy may name: Presidio's predefined (all countries), NER's, our secrets and extras."""
+    from presidio_analyzer import RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NoOpNlpEngine
+
+    from hf_anon_mcp.engine.secrets import SECRET_ENTITIES
+
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.load_predefined_recognizers(
+        languages=["en"], nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
+    )
+    predefined = set(registry.get_supported_entities(["en"]))
+    return frozenset(predefined | set(NER_ONLY_ENTITIES) | set(SECRET_ENTITIES) | EXTRA_ENTITIES)
