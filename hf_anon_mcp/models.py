@@ -124,3 +124,67 @@ class ScanRequest(BaseModel):
     score_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum finding score.")
     num_proc: int = Field(1, ge=1, le=64, description="Worker processes (each loads the model once).")
     batch_size: int = Field(256, ge=1, le=100_000, description="Rows per batch.")
+
+
+class ReplacedStat(BaseModel):
+    """Spans of one entity type replaced in one column, and how."""
+
+    column: str
+    entity_type: str
+    count: int
+    operator: str
+
+
+class AnonymizeRequest(BaseModel):
+    """What to anonymize, where to write it and how; shared by the CLI, the MCP tool and library callers."""
+
+    source: str = Field(description="Same sources as scan: a file, a folder, or a Hub dataset repo id.")
+    output: str = Field(description="Output path: .parquet (default format), .jsonl, .csv, or a folder "
+                                    "(written with save_to_disk). Must differ from the source.")
+    columns: list[str] | None = Field(None, description="Text columns to anonymize; default: all text columns.")
+    config_name: str | None = None
+    split: str | None = None
+    operator: str | None = Field(None, description="Default operator: placeholder, numbered, redact, mask, hash, "
+                                                   "encrypt or surrogate (overrides the policy's default).")
+    policy: dict | None = Field(None, description="An AnonymizationPolicy document (JSON object).")
+    policy_file: str | None = Field(None, description="Path of a JSON/YAML policy file.")
+    patterns_only: bool = False
+    overwrite: bool = Field(False, description="Replace an existing output.")
+    verify: bool = Field(True, description="Re-scan the output and report residual findings.")
+    max_rows: int | None = Field(None, ge=1)
+    num_proc: int = Field(1, ge=1, le=64)
+    batch_size: int = Field(256, ge=1, le=100_000)
+
+
+class AnonymizeReport(BaseModel):
+    """What `anonymize` wrote and changed, and what its verification re-scan still found (masked)."""
+
+    report_id: str
+    source: str
+    output_path: str
+    output_format: str
+    rows_in: int
+    rows_out: int
+    columns_anonymized: list[str]
+    columns_dropped: list[str] = Field(default_factory=list)
+    columns_kept: list[str] = Field(default_factory=list, description="Left untouched by policy.")
+    whole_cell_columns: dict[str, str] = Field(default_factory=dict, description="Column -> entity of every cell.")
+    replaced: list[ReplacedStat] = Field(default_factory=list)
+    operators: dict[str, str] = Field(default_factory=dict, description="Entity type -> operator applied.")
+    default_operator: str
+    surrogates_consistent: bool = Field(False, description="Surrogates/numbers are keyed and consistent.")
+    surrogate_key_source: str | None = Field(None, description="Where the key came from (env or a key file); "
+                                                               "never the key itself.")
+    residual: list[ColumnReport] = Field(default_factory=list, description="Verification re-scan findings.")
+    residual_risk: RiskLevel = RiskLevel.none
+    residual_note: str = ""
+    verification_report_id: str | None = None
+    detector: DetectorInfo
+    elapsed_s: float
+    rows_per_s: float
+
+    def replaced_totals(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for stat in self.replaced:
+            totals[stat.entity_type] = totals.get(stat.entity_type, 0) + stat.count
+        return totals
