@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from hf_anon_mcp.errors import HfAnonError
-from hf_anon_mcp.models import Progress, ScanReport, ScanRequest
+from hf_anon_mcp.models import AnonymizeReport, AnonymizeRequest, Progress, ScanReport, ScanRequest
+from hf_anon_mcp.policy import OperatorName
 
 log = logging.getLogger("hf_anon_mcp")
 
@@ -34,6 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--sample", type=int, help="scan a random sample of N rows")
     scan.add_argument("--include-raw-samples", action="store_true", help="show raw values (off by default)")
     scan.set_defaults(handler=_cmd_scan)
+
+    anon = sub.add_parser("anonymize", help="write an anonymized copy of a dataset, then verify it by re-scanning")
+    _source_args(anon)
+    anon.add_argument("--out", dest="output", required=True,
+                      help="output path: .parquet (default format), .jsonl, .csv, or a folder (save_to_disk)")
+    anon.add_argument("--policy", dest="policy_file", help="a JSON or YAML AnonymizationPolicy file")
+    anon.add_argument("--operator", choices=[o.value for o in OperatorName if o is not OperatorName.keep],
+                      help="default operator (overrides the policy's default)")
+    anon.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    anon.add_argument("--no-verify", dest="verify", action="store_false", help="skip the verification re-scan")
+    anon.add_argument("--max-rows", type=int, help="anonymize only the first N rows")
+    anon.set_defaults(handler=_cmd_anonymize, verify=True)
     return parser
 
 
@@ -81,6 +94,38 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         close()
     print(report.model_dump_json(indent=2) if args.json else render_scan(report))
     return 0
+
+
+def _cmd_anonymize(args: argparse.Namespace) -> int:
+    from hf_anon_mcp.workflow.anonymize import anonymize
+
+    request = AnonymizeRequest(**_request_fields(args, AnonymizeRequest))
+    update, close = progress_bar("anonymize")
+    try:
+        report = anonymize(request, progress=update)
+    finally:
+        close()
+    print(report.model_dump_json(indent=2) if args.json else render_anonymize(report))
+    return 0
+
+
+def render_anonymize(report: AnonymizeReport) -> str:
+    """A readable summary of an anonymization: what changed, where it went, what the re-scan still sees."""
+    lines = [
+        f"wrote {report.rows_out} rows ({report.output_format}) to {report.output_path}   "
+        f"({report.rows_per_s:.0f} rows/s)",
+        f"default operator: {report.default_operator}"
+        + (f"   dropped: {', '.join(report.columns_dropped)}" if report.columns_dropped else "")
+        + (f"   kept as is: {', '.join(report.columns_kept)}" if report.columns_kept else ""),
+    ]
+    if report.surrogate_key_source:
+        lines.append(f"surrogate key: {report.surrogate_key_source} (keep it secret; needed for consistent reruns)")
+    lines += ["", f"{'column':<18} {'entity':<26} {'replaced':>9}  operator"]
+    lines += [f"{r.column:<18} {r.entity_type:<26} {r.count:>9}  {r.operator}" for r in report.replaced]
+    residual = [(c.column, s) for c in report.residual for s in c.entities]
+    lines += ["", f"verification re-scan: residual risk {report.residual_risk.value.upper()}; {report.residual_note}"]
+    lines += [f"  {col}: {s.entity_type} x{s.count} ({', '.join(s.samples)})" for col, s in residual]
+    return "\n".join(lines)
 
 
 def render_scan(report: ScanReport) -> str:

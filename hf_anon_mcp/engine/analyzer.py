@@ -19,6 +19,7 @@ from spacy.tokens import Doc
 from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
 from hf_anon_mcp.engine.entities import NER_ONLY_ENTITIES
 from hf_anon_mcp.engine.offline import use_bundled_suffix_list
+from hf_anon_mcp.engine.recognizers import build_extra_recognizers
 from hf_anon_mcp.engine.secrets import build_secret_recognizers
 from hf_anon_mcp.errors import InputError
 from hf_anon_mcp.models import DetectorInfo
@@ -40,6 +41,8 @@ class EngineConfig:
     countries: tuple[str, ...] = ("us",)
     score_threshold: float = 0.4
     entities: tuple[str, ...] | None = field(default=None)
+    allow_list: tuple[str, ...] = ()
+    deny_list: tuple[str, ...] = ()
 
     @property
     def mode(self) -> str:
@@ -114,7 +117,7 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
     registry.load_predefined_recognizers(
         languages=[config.language], nlp_engine=nlp_engine, countries=list(config.countries)
     )
-    for recognizer in build_secret_recognizers():
+    for recognizer in [*build_extra_recognizers(), *build_secret_recognizers()]:
         registry.add_recognizer(recognizer)
     log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[config.language])

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from presidio_analyzer import RecognizerResult
+from functools import lru_cache
+
+from presidio_analyzer import PatternRecognizer, RecognizerResult
 
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
 
@@ -37,6 +39,8 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
         language=config.language,
         entities=list(config.entities) if config.entities else None,
         score_threshold=config.score_threshold,
+        allow_list=list(config.allow_list) or None,
+        ad_hoc_recognizers=[_deny_recognizer(config.deny_list, config.language)] if config.deny_list else None,
     )
     if config.patterns_only:
         for text in unique:
@@ -48,14 +52,35 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
     return [found.get(t, []) for t in texts]
 
 
-def resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Keep the strongest of overlapping findings (higher score, then longer span), sorted by position.
+@lru_cache(maxsize=8)
+def _deny_recognizer(terms: tuple[str, ...], language: str) -> PatternRecognizer:
+    """A policy's deny-list: these exact terms are always PII (entity DENY_LIST)."""
+    return PatternRecognizer(supported_entity="DENY_LIST", deny_list=list(terms), supported_language=language)
 
-    Presidio returns every recognizer's opinion (a URL inside an email, a phone inside a card number); a report
-    must count each piece of text once.
+
+def resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """One finding per stretch of overlapping findings: their union, typed by the strongest (score, then length).
+
+    Presidio returns every recognizer's opinion (a URL inside an email, a date inside a phone number). A report
+    must count each piece of text once, and replacing the union means no fragment of a weaker span survives.
     """
-    kept: list[RecognizerResult] = []
-    for res in sorted(results, key=lambda r: (-r.score, -(r.end - r.start), r.start)):
-        if all(res.end <= k.start or res.start >= k.end for k in kept):
-            kept.append(res)
-    return sorted(kept, key=lambda r: r.start)
+    merged: list[RecognizerResult] = []
+    cluster: list[RecognizerResult] = []
+    end = -1
+    for res in sorted(results, key=lambda r: (r.start, -r.end)):
+        if cluster and res.start >= end:
+            merged.append(_union(cluster))
+            cluster = []
+        cluster.append(res)
+        end = max(end, res.end) if len(cluster) > 1 else res.end
+    if cluster:
+        merged.append(_union(cluster))
+    return merged
+
+
+def _union(cluster: list[RecognizerResult]) -> RecognizerResult:
+    best = max(cluster, key=lambda r: (r.score, r.end - r.start))
+    if len(cluster) == 1:
+        return best
+    return RecognizerResult(best.entity_type, min(r.start for r in cluster), max(r.end for r in cluster), best.score,
+                            best.analysis_explanation, best.recognition_metadata)
