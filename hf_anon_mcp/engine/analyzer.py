@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, NoOpNlpEngine, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from spacy.tokens import Doc
 
 from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
@@ -87,6 +88,33 @@ class NerOnlySpacyNlpEngine(SpacyNlpEngine):
         )
 
 
+class CachedRecognizerRegistry(RecognizerRegistry):
+    """Presidio's registry, remembering which recognizers serve a request.
+
+    `AnalyzerEngine.analyze` asks the registry on every call, and the registry filters every recognizer against
+    every requested entity each time: on short cells that filtering cost more than most recognizers.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._served: dict[tuple, list] = {}
+
+    def get_recognizers(self, language, entities=None, all_fields=False, ad_hoc_recognizers=None):
+        key = (language, tuple(sorted(entities)) if entities else None, all_fields,
+               tuple(id(r) for r in ad_hoc_recognizers or ()))
+        if key not in self._served:
+            self._served[key] = super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers)
+        return self._served[key]
+
+    def add_recognizer(self, recognizer) -> None:
+        self._served = {}
+        super().add_recognizer(recognizer)
+
+    def remove_recognizer(self, *args, **kwargs) -> None:
+        self._served = {}
+        super().remove_recognizer(*args, **kwargs)
+
+
 def needed_pipes(nlp: spacy.Language) -> set[str]:
     """The `ner` pipe plus any shared embedding pipe (tok2vec/transformer) that NER listens to."""
     keep = {"ner"}
@@ -113,14 +141,26 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
     else:
         nlp_engine = NerOnlySpacyNlpEngine(models=models, ner_model_configuration=_ner_configuration())
     nlp_engine.load()
-    registry = RecognizerRegistry(supported_languages=[config.language])
+    registry = CachedRecognizerRegistry(supported_languages=[config.language])
     registry.load_predefined_recognizers(
         languages=[config.language], nlp_engine=nlp_engine, countries=list(config.countries)
     )
+    registry.remove_recognizer("PhoneRecognizer")
+    registry.add_recognizer(PhoneRecognizer(supported_regions=phone_regions(config.countries)))
     for recognizer in [*build_extra_recognizers(), *build_secret_recognizers()]:
         registry.add_recognizer(recognizer)
     log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[config.language])
+
+
+def phone_regions(countries: tuple[str, ...]) -> tuple[str, ...]:
+    """phonenumbers regions for the configured countries (`uk` is `GB` there).
+
+    Presidio's default runs a full phonenumbers pass for each of 8 regions on every text, half of all analysis
+    time; numbers written with a `+country` prefix are found whatever the region.
+    """
+    regions = tuple(dict.fromkeys("GB" if c.lower() == "uk" else c.upper() for c in countries))
+    return regions or ("US",)
 
 
 def detector_info(config: EngineConfig) -> DetectorInfo:
