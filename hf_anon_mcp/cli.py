@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--no-verify", dest="verify", action="store_false", help="skip the verification re-scan")
     anon.add_argument("--max-rows", type=int, help="anonymize only the first N rows")
     anon.set_defaults(handler=_cmd_anonymize, verify=True)
+
+    from hf_anon_mcp.cli_hub import add_hub_commands
+
+    add_hub_commands(sub)
     return parser
 
 

@@ -46,6 +46,12 @@ class UnsafePushError(HfAnonError):
     kind = "unsafe-push"
 
 
+class HubServiceError(HfAnonError):
+    """The Hub answered with an error this package cannot act on (5xx, unexpected 4xx, no answer)."""
+
+    kind = "hub"
+
+
 class CancelledError(HfAnonError):
     """A long run was cancelled by its caller; nothing was written."""
 
