@@ -376,7 +376,7 @@ finally:
 """
     got = {}
     for label, token, fault in [("missing", None, None), ("read", READ, None), ("unknown", unknown, None),
-                                ("401", WRITE, ("/api/whoami-v2", 401)), ("500", WRITE, ("/api/repos/create", 500)),
+                                ("401", WRITE, ("/api/whoami-v2", 401)), ("500", WRITE, ("/api/repos/create", 500, 3)),
                                 ("403", WRITE, ("/api/datasets/alice/canary/commit/main", 403)), ("ok", WRITE, None)]:
         if fault:
             hub.fail_next(*fault)

@@ -161,6 +161,8 @@ def read_error(err: BaseException, file: str | None, fmt: str | None) -> HfAnonE
     name = Path(file).name if file else "source"
     if isinstance(err, StopIteration):
         return InputError(f"dataset is empty: {name}")
+    if any(isinstance(e, UnicodeError) or "utf-8" in str(e).lower() for e in _chain(err)):
+        return InputError(f"{name} is not UTF-8 text", hint="re-encode it as UTF-8")
     if fmt == "json" and file and Path(file).suffix.lower() == ".jsonl":
         line = _first_bad_json_line(Path(file))
         if line is not None:

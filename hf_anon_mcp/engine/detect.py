@@ -37,6 +37,10 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
     """
     analyzer = get_analyzer(config)
     unique = list(dict.fromkeys(t for t in texts if t and not t.isspace()))
+    long_texts = {t: chunks(t) for t in unique if len(t) > CHUNK_CHARS}
+    if long_texts:
+        pieces = [piece for parts in long_texts.values() for _, piece in parts]
+        unique = [t for t in unique if t not in long_texts] + list(dict.fromkeys(pieces))
     found: dict[str, list[RecognizerResult]] = {}
     everything = _all_entities(config)
     kwargs = dict(
@@ -63,7 +67,35 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
         for text in unique:
             if text not in found:  # no letters, no names: tokenize only, skip NER
                 run(text, nlp_engine._doc_to_nlp_artifact(tokenizer.make_doc(text), config.language))
+    for text, parts in long_texts.items():
+        found[text] = [_shifted(r, offset) for offset, piece in parts for r in found.get(piece, [])]
     return [found.get(t, []) for t in texts]
+
+
+CHUNK_CHARS = 100_000
+
+
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) cuts of a long text at whitespace, each at most `size` characters.
+
+    spaCy refuses texts over `nlp.max_length` (1M characters) and NER memory grows with length; a 10 MB cell
+    is analyzed piece by piece instead. An entity cut by a boundary is rare: cuts fall on whitespace, preferably
+    a line break.
+    """
+    out, start = [], 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            cut = max(text.rfind("\n", start + size // 2, end), text.rfind(" ", start + size // 2, end))
+            end = cut + 1 if cut > start else end
+        out.append((start, text[start:end]))
+        start = end
+    return out
+
+
+def _shifted(result: RecognizerResult, offset: int) -> RecognizerResult:
+    return RecognizerResult(result.entity_type, result.start + offset, result.end + offset, result.score,
+                            result.analysis_explanation, result.recognition_metadata)
 
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")

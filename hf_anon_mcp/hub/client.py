@@ -8,6 +8,8 @@ messages scrubbed of anything token-like. Our errors are raised *outside* the `e
 from __future__ import annotations
 
 import logging
+import os
+import time
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +72,7 @@ class HubClient:
         from huggingface_hub import HfApi, constants
 
         self._token = token if token is not None else read_token()
+        use_bounded_timeouts()
         self._api = HfApi(token=self._token)
         self.endpoint = constants.ENDPOINT
 
@@ -106,7 +109,7 @@ class HubClient:
         from huggingface_hub.errors import RepositoryNotFoundError
 
         try:
-            info = self._api.repo_info(repo_id, repo_type="dataset")
+            info = _with_retries(lambda: self._api.repo_info(repo_id, repo_type="dataset"))
         except RepositoryNotFoundError:
             return RepoState(False, None, self.repo_url(repo_id))
         except Exception as err:  # noqa: BLE001
@@ -134,16 +137,17 @@ class HubClient:
 
         ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(local)) for p, local in sorted(files.items())]
         info = self._call("upload", lambda: self._api.create_commit(
-            repo_id, operations=ops, commit_message=message, repo_type="dataset"))
+            repo_id, operations=ops, commit_message=message, repo_type="dataset"), retry=False)
         return info.oid, str(info.commit_url)
 
     def delete_repo(self, repo_id: str) -> None:
         self._call("delete the repo", lambda: self._api.delete_repo(repo_id, repo_type="dataset", missing_ok=True))
 
     # ---- error handling ---------------------------------------------------------------------------------------
-    def _call(self, action: str, fn: Callable[[], T]) -> T:
+    def _call(self, action: str, fn: Callable[[], T], *, retry: bool = True) -> T:
+        """Run a Hub call; transient failures (429, 5xx, timeouts) are retried with backoff when `retry`."""
         try:
-            return fn()
+            return _with_retries(fn) if retry else fn()
         except Exception as err:  # noqa: BLE001 - every failure is translated, then raised outside this block
             failure = self._translate(action, err)
         raise failure
@@ -187,6 +191,66 @@ def _fine_grained_can_write(fine: dict, namespace: str) -> bool:
         if (name == namespace or name.startswith(namespace + "/")) and "repo.write" in (scope.get("permissions") or []):
             return True
     return False
+
+
+RETRIES_ENV = "HF_ANON_MCP_HUB_RETRIES"
+TIMEOUT_ENV = "HF_ANON_MCP_HUB_TIMEOUT"
+_TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+_TRANSIENT_NAMES = {"ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
+                    "RemoteProtocolError", "TimeoutException"}
+
+
+def use_bounded_timeouts() -> None:
+    """Give huggingface_hub's shared HTTP client a timeout (its default is none: a hanging Hub hangs forever).
+
+    Uses the library's own hook, `set_client_factory`, keeping its default client and changing only the timeout.
+    """
+    import httpx2
+    from huggingface_hub.utils import _http
+
+    seconds = float(os.environ.get(TIMEOUT_ENV, "60"))
+    if getattr(_http._GLOBAL_CLIENT_FACTORY, "_hfanon_timeout", None) == seconds:
+        return
+
+    def factory() -> "httpx2.Client":
+        client = _http.default_client_factory()
+        client.timeout = httpx2.Timeout(seconds, connect=min(seconds, 10.0))
+        return client
+
+    factory._hfanon_timeout = seconds
+    _http.set_client_factory(factory)
+
+
+def _with_retries(fn: Callable[[], T]) -> T:
+    """Retry transient failures with exponential backoff (0.5 s, 1 s, 2 s ... capped at 8 s, honouring a short
+    Retry-After); the last failure is raised as is."""
+    attempts = max(1, int(os.environ.get(RETRIES_ENV, "3")))
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as err:  # noqa: BLE001
+            if attempt + 1 >= attempts or not _transient(err):
+                raise
+            time.sleep(_delay(err, attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _transient(err: BaseException) -> bool:
+    for e in _chain(err):
+        if type(e).__name__ in _TRANSIENT_NAMES:
+            return True
+        status = getattr(getattr(e, "response", None), "status_code", None)
+        if status in _TRANSIENT_STATUS:
+            return True
+    return False
+
+
+def _delay(err: BaseException, attempt: int) -> float:
+    response = getattr(err, "response", None)
+    retry_after = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    if retry_after and str(retry_after).isdigit():
+        return min(float(retry_after), 8.0)
+    return min(0.5 * 2**attempt, 8.0)
 
 
 def _chain(err: BaseException | None):
