@@ -113,6 +113,14 @@ class AtomicDatasetWriter:
             self.abort()
 
     def write_batch(self, batch: dict[str, list]) -> None:
+        """Append a batch; a full disk or a file-size limit becomes a clear error (the caller's `with` cleans up)."""
+        try:
+            self._write(batch)
+        except OSError as err:
+            raise AccessError(f"writing the output failed ({err.strerror or type(err).__name__}); "
+                              "nothing was written") from None
+
+    def _write(self, batch: dict[str, list]) -> None:
         table = pa.Table.from_pydict({name: batch[name] for name in self.schema.names}, schema=self.schema)
         self.rows += table.num_rows
         if self.format in ("parquet", "save_to_disk"):
@@ -140,6 +148,13 @@ class AtomicDatasetWriter:
 
     def commit(self) -> Path:
         """Finish the file and move it into place (replacing an existing output atomically)."""
+        try:
+            return self._commit()
+        except OSError as err:
+            raise AccessError(f"finishing the output failed ({err.strerror or type(err).__name__}); "
+                              "nothing was written") from None
+
+    def _commit(self) -> Path:
         self._close()
         if self.format == "save_to_disk":
             self._parquet_to_saved_folder()
