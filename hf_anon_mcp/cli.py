@@ -49,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     anon.set_defaults(handler=_cmd_anonymize, verify=True)
 
     from hf_anon_mcp.cli_hub import add_hub_commands
+    from hf_anon_mcp.cli_server import add_server_commands
 
     add_hub_commands(sub)
+    add_server_commands(sub)
     return parser
 
 

@@ -1,0 +1,362 @@
+"""The MCP face: four workflow tools plus job tools, report resources and a workflow prompt.
+
+Each tool validates paths against the allowed roots, runs the workflow (long ones as jobs in a thread, relaying
+progress), and shapes a small result. Errors leave here as `ToolError`s with a one-line message and a next step;
+nothing raw from the data, no token, no traceback with values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from hf_anon_mcp.config import Settings, get_settings
+from hf_anon_mcp.data.sources import looks_like_repo_id
+from hf_anon_mcp.errors import HfAnonError, InputError
+from hf_anon_mcp.hub.models import CardRequest, CardResult, PushRequest
+from hf_anon_mcp.jobs import Job, JobRegistry
+from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
+from hf_anon_mcp.paths import guard
+from hf_anon_mcp.reports import ReportStore
+from hf_anon_mcp.results import JobView, markdown, summarize_anonymize, summarize_scan
+
+log = logging.getLogger("hf_anon_mcp.server")
+
+INSTRUCTIONS = """\
+hf-anon-mcp prepares a dataset for LLM fine-tuning without leaking the people in it. Work in this order:
+1. scan_dataset(source): find PII and secrets per column; read the risk and the recommendations.
+2. anonymize_dataset(source, output, ...): write an anonymized copy (placeholders by default; surrogate for realistic
+   consistent fakes; a policy can drop columns). It re-scans the output: check residual_risk.
+3. scan_dataset(output) again if you changed anything by hand.
+4. write_model_card_privacy_section(card_path, scan_report_id, anonymize_report_id): document what was done.
+5. push_private(source=output, repo_id, card_path): first WITHOUT confirm to get a preview; show it to the user;
+   only with their explicit agreement call again with confirm=true. Repos are always private.
+Results hold counts and masked samples only; full reports are resources at report://{id}. A call that runs longer
+than the wait returns a job_id: follow it with get_job, stop it with cancel_job. Paths must be inside the server's
+allowed roots. Never ask the user to paste tokens: the server reads HF_TOKEN itself.
+"""
+
+NEXT_STEP = {
+    "input": "Check the path, columns and options (scan_dataset lists the text columns), then call again.",
+    "offline": "The Hub cannot be reached: use a local file, or retry when online.",
+    "policy": "Fix the policy field named above and call again.",
+    "access": "Use a path inside the allowed roots, or a token with write access (set HF_TOKEN where the server "
+              "runs).",
+    "unsafe-push": "Anonymize what is flagged and re-scan; only if the user accepts the risk, set "
+                   "allow_residual_pii=true.",
+    "hub": "The Hub failed: retry later.",
+    "cancelled": "Nothing was written. Start again when ready.",
+    "error": "See the server log for details.",
+}
+
+
+def _wait_s() -> float:
+    return float(os.environ.get("HF_ANON_MCP_JOB_WAIT_S", "40"))
+
+
+class CardInput(BaseModel):
+    card_path: str = Field(description="Card file to write, usually README.md beside the data; created if missing.")
+    card_type: Literal["dataset", "model"] = Field("dataset", description="A dataset card or a model card.")
+    scan_report_id: str | None = Field(None, description="report_id returned by scan_dataset (the original data).")
+    anonymize_report_id: str | None = Field(None, description="report_id returned by anonymize_dataset.")
+    differential_privacy: bool | None = Field(None, description="Was the model trained with differential privacy? "
+                                                                "Leave empty if unknown.")
+    differential_privacy_details: str | None = Field(None, max_length=500, description="e.g. 'DP-SGD, epsilon=8'.")
+
+
+class PushInput(BaseModel):
+    source: str = Field(description="The anonymized data file or folder to publish.")
+    repo_id: str = Field(description="Target dataset repo 'namespace/name'; it is created private if missing.")
+    card_path: str | None = Field(None, description="Card to upload as README.md (a copy gets the privacy section).")
+    scan_report_id: str | None = Field(None, description="report_id of the scan of the original data (for the card).")
+    anonymize_report_id: str | None = Field(None, description="report_id of the anonymization (for the card).")
+    make_private: bool = Field(False, description="Make an existing PUBLIC repo private first (else refused).")
+    allow_residual_pii: bool = Field(False, description="Push despite high-risk findings. Only if the user said so.")
+    patterns_only: bool = Field(False, description="Faster pre-upload scan without NER (misses names).")
+    confirm: bool = Field(False, description="false: preview only, nothing leaves the machine. true: upload.")
+
+
+class Face:
+    """The server's state (settings, roots, jobs, reports) and the tool bodies, kept out of the decorators."""
+
+    def __init__(self, settings: Settings, roots: list[Path]):
+        self.settings = settings
+        self.roots = [Path(r).expanduser().resolve() for r in roots]
+        self.jobs = JobRegistry()
+        self.store = ReportStore(settings.reports_dir)
+
+    # ---- paths ---------------------------------------------------------------------------------------------
+    def path(self, value: str | None, *, new: bool = False) -> str | None:
+        return None if value is None else str(guard(value, self.roots, new=new))
+
+    def source(self, value: str) -> str:
+        return value if looks_like_repo_id(value) else self.path(value)
+
+    # ---- jobs ----------------------------------------------------------------------------------------------
+    async def run_job(self, kind: str, work, ctx: Context) -> CallToolResult:
+        job = self.jobs.start(kind, work)
+        return await self.follow(job, ctx, _wait_s())
+
+    async def follow(self, job: Job, ctx: Context | None, wait_s: float) -> CallToolResult:
+        """Wait up to `wait_s` for the job, sending progress every ~2 s; then answer with its state."""
+        deadline = anyio.current_time() + wait_s
+        last_sent, last_done = 0.0, -1
+        try:
+            while not job.finished.is_set() and anyio.current_time() < deadline:
+                await anyio.sleep(0.2)
+                now = anyio.current_time()
+                if ctx is not None and job.progress.done not in (0, last_done) and now - last_sent >= 2.0:
+                    last_sent, last_done = now, job.progress.done
+                    await ctx.report_progress(job.progress.done, job.progress.total, _progress_text(job))
+        except anyio.get_cancelled_exc_class():
+            job.cancel.set()  # the caller gave up on this call: stop the work, nothing is written
+            raise
+        return self.view(job)
+
+    def view(self, job: Job) -> CallToolResult:
+        if job.status == "failed":
+            raise _tool_error(job.error)
+        view = JobView(job_id=job.job_id, kind=job.kind, status=job.status, done=job.progress.done,
+                       total=job.progress.total, message=_progress_text(job))
+        if job.status == "running":
+            view.next_step = f"Call get_job(job_id='{job.job_id}') to follow it, or cancel_job to stop it."
+        elif job.status == "cancelled":
+            view.message, view.next_step = "cancelled: nothing was written", NEXT_STEP["cancelled"]
+        elif job.kind == "scan":
+            self.store.save(job.result)
+            view.scan = summarize_scan(job.result)
+            view.next_step = "Next: anonymize_dataset on this source (or drop columns the recommendations name)."
+        elif job.kind == "anonymize":
+            self.store.save(job.result)
+            view.anonymize = summarize_anonymize(job.result)
+            view.next_step = ("Next: write_model_card_privacy_section with both report ids, then push_private "
+                              "(preview first).")
+        else:
+            view.push = job.result
+            view.next_step = ("Show this preview to the user; push again with confirm=true only if they agree."
+                              if not job.result.uploaded else "Done: the dataset is private on the Hub.")
+        return CallToolResult(content=[TextContent(type="text", text=markdown(view))],
+                              structured_content=view.model_dump(mode="json"))
+
+    # ---- tool bodies --------------------------------------------------------------------------------------
+    async def scan(self, request: ScanRequest, ctx: Context) -> CallToolResult:
+        from hf_anon_mcp.workflow.scan import scan
+
+        request = request.model_copy(update={"source": self.source(request.source)})
+        return await self.run_job("scan", lambda progress, cancel: scan(request, progress=progress, cancel=cancel),
+                                  ctx)
+
+    async def anonymize(self, request: AnonymizeRequest, ctx: Context) -> CallToolResult:
+        from hf_anon_mcp.workflow.anonymize import anonymize
+
+        request = request.model_copy(update={
+            "source": self.source(request.source), "output": self.path(request.output, new=True),
+            "policy_file": self.path(request.policy_file),
+        })
+        return await self.run_job(
+            "anonymize", lambda progress, cancel: anonymize(request, progress=progress, cancel=cancel), ctx)
+
+    def card(self, request: CardInput) -> CardResult:
+        from hf_anon_mcp.workflow.card import write_card_section
+
+        return write_card_section(CardRequest(
+            card_path=self.path(request.card_path, new=True), card_type=request.card_type,
+            scan_report_path=self.report_path(request.scan_report_id),
+            anonymize_report_path=self.report_path(request.anonymize_report_id),
+            differential_privacy=request.differential_privacy,
+            differential_privacy_details=request.differential_privacy_details,
+        ))
+
+    async def push(self, request: PushInput, ctx: Context) -> CallToolResult:
+        from hf_anon_mcp.workflow.push import push_private
+
+        push = PushRequest(
+            source=self.path(request.source), repo_id=request.repo_id, card_path=self.path(request.card_path),
+            scan_report_path=self.report_path(request.scan_report_id),
+            anonymize_report_path=self.report_path(request.anonymize_report_id),
+            make_private=request.make_private, allow_residual_pii=request.allow_residual_pii,
+            patterns_only=request.patterns_only, confirm=request.confirm,
+        )
+        return await self.run_job("push", lambda progress, cancel: push_private(push), ctx)
+
+    def report_path(self, report_id: str | None) -> str | None:
+        return None if report_id is None else str(self.store.path(report_id))
+
+    def job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise InputError(f"no job {job_id!r} in this server", hint="job ids come from scan/anonymize results")
+        return job
+
+
+def _progress_text(job: Job) -> str:
+    p = job.progress
+    if p.message:
+        return p.message
+    return f"{p.stage}: {p.done:,} rows" + (f" of {p.total:,}" if p.total else "")
+
+
+def _tool_error(err: BaseException) -> ToolError:
+    if isinstance(err, HfAnonError):
+        return ToolError(f"{err} Next step: {NEXT_STEP.get(err.kind, NEXT_STEP['error'])}")
+    log.error("internal error in a tool: %s", type(err).__name__)
+    return ToolError(f"internal error ({type(err).__name__}). {NEXT_STEP['error']}")
+
+
+async def _safe(fn, *args):
+    """Run a tool body (a blocking one in a worker thread); every failure becomes a PII-free ToolError."""
+    try:
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args)
+        return await anyio.to_thread.run_sync(fn, *args)
+    except ToolError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise _tool_error(err) from None
+
+
+_VALIDATION = re.compile(r"validation errors? for \w+")
+
+
+async def scrub_validation_errors(ctx, call_next):
+    """Argument-validation errors echo the input back (`input_value=...`); keep only field names and problems."""
+    result = await call_next(ctx)
+    if getattr(ctx, "method", None) == "tools/call" and isinstance(result, dict) and result.get("isError"):
+        content = result.get("content") or [{}]
+        text = content[0].get("text", "") if isinstance(content[0], dict) else ""
+        if _VALIDATION.search(text):
+            name = (getattr(ctx, "params", None) or {}).get("name", "tool")
+            return {**result, "content": [{"type": "text", "text": f"Invalid arguments for {name}: "
+                                           f"{_fields_and_problems(text)}. Fix them and call again."}]}
+    return result
+
+
+def _fields_and_problems(text: str) -> str:
+    lines = text.splitlines()[1:]
+    out, field = [], None
+    for line in lines:
+        if line and not line.startswith(" "):
+            field = line.strip()
+        elif field and line.startswith("  ") and not line.strip().startswith("For further"):
+            out.append(f"{field}: {line.strip().split(' [type=')[0]}")
+            field = None
+    return "; ".join(out) or "invalid values"
+
+
+class _NoTraceback(logging.Filter):
+    """The SDK logs unexpected tool exceptions with a traceback (messages may quote data): keep one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def build_server(settings: Settings | None = None, roots: list[Path] | None = None) -> MCPServer:
+    """The MCP server over the workflows; `roots` (default: settings, else the working folder) bound file access.
+
+    >>> server = build_server(roots=[Path("/data/tickets")])
+    >>> server.run()  # stdio
+    """
+    settings = settings or get_settings()
+    face = Face(settings, roots or settings.allowed_roots())
+    logging.getLogger("mcp.server.mcpserver.server").addFilter(_NoTraceback())
+    server = MCPServer("hf-anon-mcp", instructions=INSTRUCTIONS, log_level="WARNING",
+                       middleware=[scrub_validation_errors])
+
+    @server.tool(title="Scan a dataset for PII and secrets",
+                 annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                                             open_world_hint=False))
+    async def scan_dataset(request: ScanRequest, ctx: Context) -> Annotated[CallToolResult, JobView]:
+        """Find PII and secrets column by column: counts, risk, masked samples, recommended actions.
+        Reads only. Long scans return a job_id (follow with get_job)."""
+        return await _safe(face.scan, request, ctx)
+
+    @server.tool(title="Write an anonymized copy of a dataset",
+                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                             open_world_hint=False))
+    async def anonymize_dataset(request: AnonymizeRequest, ctx: Context) -> Annotated[CallToolResult, JobView]:
+        """Replace PII per policy into a NEW dataset (the input is never modified; no overwrite without
+        overwrite=true), then re-scan it and report residual findings. Long runs return a job_id."""
+        return await _safe(face.anonymize, request, ctx)
+
+    @server.tool(title="Write the privacy section of a dataset card",
+                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                             open_world_hint=False))
+    async def write_model_card_privacy_section(request: CardInput) -> CardResult:
+        """Write (or rewrite, between stable markers) the privacy section of a dataset or model card from the
+        scan and anonymize reports: counts and treatments only, never values."""
+        return await _safe(face.card, request)
+
+    @server.tool(title="Publish to a PRIVATE Hugging Face dataset repo",
+                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                             open_world_hint=True))
+    async def push_private(request: PushInput, ctx: Context) -> Annotated[CallToolResult, JobView]:
+        """Scan what would be uploaded, then (only with confirm=true) upload it to a private Hub dataset repo and
+        verify it is private. Without confirm: a preview, nothing uploaded. Refuses while secrets or high-risk PII
+        remain unless allow_residual_pii=true."""
+        return await _safe(face.push, request, ctx)
+
+    @server.tool(title="Follow a long job",
+                 annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                                             open_world_hint=False))
+    async def get_job(job_id: Annotated[str, Field(description="job_id from a scan/anonymize/push result",
+                                                   max_length=40)],
+                      ctx: Context) -> Annotated[CallToolResult, JobView]:
+        """Status of a job; waits up to the server's bounded wait for it to finish, with progress."""
+        async def body():
+            return await face.follow(face.job(job_id), ctx, _wait_s())
+        return await _safe(body)
+
+    @server.tool(title="Cancel a long job",
+                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                             open_world_hint=False))
+    async def cancel_job(job_id: Annotated[str, Field(description="job_id to stop", max_length=40)],
+                         ctx: Context) -> Annotated[CallToolResult, JobView]:
+        """Stop a running job; it stops between batches and leaves no partial output."""
+        async def body():
+            job = face.job(job_id)
+            job.cancel.set()
+            return await face.follow(job, None, 30.0)
+        return await _safe(body)
+
+    @server.resource("report://{report_id}", name="report", mime_type="application/json",
+                     description="A full scan or anonymize report (counts and masked samples only).")
+    def report(report_id: str) -> str:
+        try:
+            return face.store.read(report_id)
+        except HfAnonError as err:
+            raise ResourceNotFoundError(str(err)) from None
+
+    @server.prompt(title="Prepare a dataset for fine-tuning",
+                   description="Walk through scan, anonymize, verify, card and a private push.")
+    def prepare_dataset_for_finetuning(
+        source: Annotated[str, Field(description="Dataset file, folder or Hub id")],
+        repo_id: Annotated[str, Field(description="Target private repo 'namespace/name'")] = "",
+    ) -> str:
+        target = repo_id or "a private repo the user names"
+        return (
+            f"Prepare `{source}` for LLM fine-tuning and publish it privately to {target}.\n"
+            f"1. Call scan_dataset with source={source!r}. Summarise the risk and recommendations for the user.\n"
+            "2. Decide with the user which columns to drop (data minimisation) and which operator to use "
+            "(placeholder by default, surrogate for realistic consistent fakes).\n"
+            "3. Call anonymize_dataset with an output path beside the source (e.g. *.anon.parquet). "
+            "Check residual_risk; if it is not 'none', show the residual findings and decide together.\n"
+            "4. Call write_model_card_privacy_section with card_path (README.md beside the output) and both "
+            "report ids.\n"
+            f"5. Call push_private(source=<output>, repo_id={target!r}, card_path=...) WITHOUT confirm and show "
+            "the preview. Only if the user explicitly agrees, call it again with confirm=true.\n"
+            "Never paste raw values from the data into the conversation; use the masked samples."
+        )
+
+    return server

@@ -1,0 +1,207 @@
+"""The MCP face in-process through `mcp.Client`, under both protocol eras: every tool, errors, jobs, progress,
+result size, and no canary value anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+
+from conftest import CANARY_ROWS, CANARY_VALUES, PII_DEV, write_jsonl
+from hf_anon_mcp.config import Settings
+from hf_anon_mcp.server import build_server
+
+ERAS = ["legacy", "2026-07-28"]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_jsonl(tmp_path / "people.jsonl", CANARY_ROWS)
+    return tmp_path
+
+
+def _server(root: Path):
+    return build_server(Settings(reports_dir=root / ".reports"), roots=[root])
+
+
+def _call(server, mode: str, steps):
+    """Run `steps(client)` against an in-process client; returns what it returns."""
+    async def go():
+        async with Client(server, mode=mode) as client:
+            return await steps(client)
+    return anyio.run(go)
+
+
+def _leaks(*texts: str) -> list[str]:
+    blob = "\n".join(texts)
+    return [v for v in CANARY_VALUES if v in blob]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_tools_are_listed_with_schemas_and_annotations(root, mode):
+    async def steps(c):
+        return (await c.list_tools()).tools, c.instructions
+    tools, instructions = _call(_server(root), mode, steps)
+    by_name = {t.name: t for t in tools}
+    assert set(by_name) == {"scan_dataset", "anonymize_dataset", "write_model_card_privacy_section", "push_private",
+                            "get_job", "cancel_job"}
+    scan = by_name["scan_dataset"]
+    assert scan.annotations.read_only_hint is True and scan.annotations.idempotent_hint is True
+    anon = by_name["anonymize_dataset"].annotations
+    assert anon.read_only_hint is False and anon.destructive_hint is False
+    push = by_name["push_private"].annotations
+    assert push.open_world_hint is True and push.idempotent_hint is False
+    schema = json.dumps(scan.input_schema)
+    assert "max_rows" in schema and '"minimum": 1' in schema and "Scan only the first N rows" in schema
+    assert scan.output_schema and "job_id" in json.dumps(scan.output_schema)
+    if mode == "legacy":  # the stateless era has no initialize handshake to carry instructions
+        assert "scan_dataset" in instructions and "confirm" in instructions
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_full_workflow_in_process_leaks_no_canary(root, mode):
+    async def steps(c):
+        out = {}
+        r = await c.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})
+        out["scan"] = r
+        sid = r.structured_content["scan"]["report_id"]
+        r = await c.call_tool("anonymize_dataset", {"request": {"source": "people.jsonl", "output": "anon.parquet"}})
+        out["anon"] = r
+        aid = r.structured_content["anonymize"]["report_id"]
+        out["rescan"] = await c.call_tool("scan_dataset", {"request": {"source": "anon.parquet"}})
+        out["card"] = await c.call_tool("write_model_card_privacy_section", {"request": {
+            "card_path": "README.md", "scan_report_id": sid, "anonymize_report_id": aid}})
+        out["report"] = await c.read_resource(f"report://{sid}")
+        out["prompt"] = await c.get_prompt("prepare_dataset_for_finetuning", {"source": "people.jsonl",
+                                                                              "repo_id": "me/tickets"})
+        return out
+    out = _call(_server(root), mode, steps)
+    for name in ("scan", "anon", "rescan", "card"):
+        assert out[name].is_error is False, (name, out[name].content)
+    scan = out["scan"].structured_content
+    assert scan["status"] == "done" and scan["scan"]["overall_risk"] == "high"
+    email = next(c for c in scan["scan"]["columns"] if c["column"] == "email")
+    assert email["entities"]["EMAIL_ADDRESS"] == 3
+    anon = out["anon"].structured_content["anonymize"]
+    assert anon["rows_out"] == 3 and anon["replaced"]["PERSON"] >= 3
+    assert (root / "anon.parquet").is_file() and (root / "README.md").is_file()
+    assert "Privacy and personal data" in (root / "README.md").read_text()
+    assert "scan_dataset" in out["prompt"].messages[0].content.text
+    texts = [json.dumps(out[n].structured_content) + out[n].content[0].text for n in ("scan", "anon", "rescan", "card")]
+    texts.append(out["report"].contents[0].text)
+    assert _leaks(*texts) == []
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_errors_are_tool_errors_with_a_next_step_and_no_values(root, mode, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    write_jsonl(outside / "x.jsonl", CANARY_ROWS)
+
+    async def steps(c):
+        return {
+            "outside": await c.call_tool("scan_dataset", {"request": {"source": str(outside / "x.jsonl")}}),
+            "traversal": await c.call_tool("scan_dataset", {"request": {"source": "../" + outside.name + "/x.jsonl"}}),
+            "missing": await c.call_tool("scan_dataset", {"request": {"source": "nope.csv"}}),
+            "policy": await c.call_tool("anonymize_dataset", {"request": {
+                "source": "people.jsonl", "output": "o.jsonl", "policy": {"entity_operators": {"PERSN": "mask"}}}}),
+            "validation": await c.call_tool("scan_dataset", {"request": {"source": "Marisol Quintanilla",
+                                                                         "max_rows": -1}}),
+            "missing-field": await c.call_tool("anonymize_dataset", {"request": {
+                "source": "marisol.quintanilla@example.org"}}),
+            "no-job": await c.call_tool("get_job", {"job_id": "job-000000000000"}),
+            "no-report": await c.call_tool("write_model_card_privacy_section", {"request": {
+                "card_path": "R.md", "scan_report_id": "scan-000000000000"}}),
+        }
+    out = _call(_server(root), mode, steps)
+    for name, r in out.items():
+        assert r.is_error is True, name
+    text = {k: v.content[0].text for k, v in out.items()}
+    assert "outside the allowed roots" in text["outside"] and "--root" in text["outside"]
+    assert "outside the allowed roots" in text["traversal"]
+    assert "source not found" in text["missing"] and "Next step" in text["missing"]
+    assert "unknown entity type(s): PERSN" in text["policy"] and "Fix the policy" in text["policy"]
+    assert "Invalid arguments for scan_dataset" in text["validation"] and "max_rows" in text["validation"]
+    assert "output" in text["missing-field"]
+    assert _leaks(*text.values()) == []
+    assert not (root / "o.jsonl").exists()
+
+
+def test_progress_notifications_during_a_large_anonymization(tmp_path):
+    rows = [{"id": i, "text": f"Row {i}: contact row{i}@example.com or 212-555-01{i % 100:02d}"} for i in range(6000)]
+    write_jsonl(tmp_path / "big.jsonl", rows)
+    events = []
+
+    async def on_progress(progress, total, message):
+        events.append((progress, total, message))
+
+    async def steps(c):
+        return await c.call_tool("anonymize_dataset", {"request": {
+            "source": "big.jsonl", "output": "big.anon.jsonl", "patterns_only": True, "batch_size": 100,
+            "verify": False}}, progress_callback=on_progress)
+    r = _call(_server(tmp_path), "legacy", steps)
+    assert r.is_error is False and r.structured_content["anonymize"]["rows_out"] == 6000
+    assert events, "no progress notification arrived"
+    assert all("anonymized" in m for _, _, m in events), events
+    assert [p for p, _, _ in events] == sorted(p for p, _, _ in events)
+    assert events[-1][1] == 6000
+
+
+def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_ANON_MCP_JOB_WAIT_S", "0.5")
+    src = tmp_path / "dev.jsonl"
+    src.write_bytes(PII_DEV.read_bytes())
+
+    async def steps(c):
+        first = await c.call_tool("anonymize_dataset", {"request": {
+            "source": "dev.jsonl", "output": "one.parquet", "batch_size": 20, "verify": False}})
+        followed = first
+        for _ in range(200):
+            if followed.structured_content["status"] != "running":
+                break
+            followed = await c.call_tool("get_job", {"job_id": first.structured_content["job_id"]})
+        second = await c.call_tool("anonymize_dataset", {"request": {
+            "source": "dev.jsonl", "output": "two.parquet", "batch_size": 20, "verify": False}})
+        cancelled = await c.call_tool("cancel_job", {"job_id": second.structured_content["job_id"]})
+        return first, followed, second, cancelled
+    first, followed, second, cancelled = _call(_server(tmp_path), "legacy", steps)
+    assert first.structured_content["status"] == "running" and first.structured_content["job_id"]
+    assert "get_job" in first.structured_content["next_step"]
+    assert followed.structured_content["status"] == "done"
+    assert followed.structured_content["anonymize"]["rows_out"] == 754 and (tmp_path / "one.parquet").is_file()
+    assert second.structured_content["status"] == "running"
+    assert cancelled.structured_content["status"] == "cancelled"
+    assert not (tmp_path / "two.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".hfanon-" in p.name] == []
+
+
+def test_results_stay_small_on_a_wide_dataset(tmp_path):
+    row = {f"col_{i:03d}": f"Mail person{i}@example.com or call 212-555-01{i % 100:02d}" for i in range(200)}
+    write_jsonl(tmp_path / "wide.jsonl", [row, row])
+
+    async def steps(c):
+        return await c.call_tool("scan_dataset", {"request": {"source": "wide.jsonl", "patterns_only": True}})
+    r = _call(_server(tmp_path), "legacy", steps)
+    size = len(json.dumps(r.structured_content)) + len(r.content[0].text)
+    assert r.is_error is False and size < 32_000  # ~8k tokens
+    assert r.structured_content["scan"]["truncated"] is True
+    assert len(r.structured_content["scan"]["columns"]) == 40
+
+
+def test_unexpected_errors_log_one_line_without_values(root, caplog, monkeypatch):
+    import hf_anon_mcp.workflow.scan as wf
+
+    def boom(request, **kwargs):
+        raise RuntimeError("Marisol Quintanilla leaked into an exception")
+    monkeypatch.setattr(wf, "scan", boom)
+
+    async def steps(c):
+        return await c.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})
+    with caplog.at_level(logging.DEBUG):
+        r = _call(_server(root), "legacy", steps)
+    assert r.is_error and "internal error (RuntimeError)" in r.content[0].text
+    assert _leaks(r.content[0].text, caplog.text) == []
+    assert all(rec.exc_info is None for rec in caplog.records if rec.name.startswith("mcp"))
