@@ -1,0 +1,199 @@
+"""The real server process over stdio, streamable HTTP and SSE: the workflow end to end, the bearer token, Host and
+Origin protection, binding rules, nothing on stdout but the protocol, and no canary in stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from conftest import CANARY_ROWS, CANARY_VALUES, write_jsonl
+
+EXE = str(Path(sys.executable).with_name("hf-anon-mcp"))
+TOKEN = "test-bearer-token-0123456789abcdef"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_ANON_MCP_TOKEN": TOKEN}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _workflow(client: Client) -> list:
+    results = [await client.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})]
+    results.append(await client.call_tool("anonymize_dataset", {"request": {
+        "source": "people.jsonl", "output": "anon.jsonl", "overwrite": True}}))
+    results.append(await client.call_tool("scan_dataset", {"request": {"source": "anon.jsonl"}}))
+    results.append(await client.call_tool("write_model_card_privacy_section", {"request": {
+        "card_path": "README.md", "scan_report_id": results[0].structured_content["scan"]["report_id"],
+        "anonymize_report_id": results[1].structured_content["anonymize"]["report_id"]}}))
+    results.append(await client.call_tool("scan_dataset", {"request": {"source": "missing.csv"}}))  # failing call
+    return results
+
+
+def _check(results, root: Path, stderr: str) -> None:
+    assert [r.is_error for r in results] == [False, False, False, False, True]
+    assert results[1].structured_content["anonymize"]["rows_out"] == 3
+    blob = "".join(json.dumps(r.structured_content) + r.content[0].text for r in results)
+    blob += (root / "anon.jsonl").read_text() + (root / "README.md").read_text() + stderr
+    assert [v for v in CANARY_VALUES if v in blob] == []
+    assert "Traceback" not in stderr
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_jsonl(tmp_path / "people.jsonl", CANARY_ROWS)
+    return tmp_path
+
+
+def test_stdio_subprocess_full_workflow(root):
+    log = root.parent / f"{root.name}-stderr.log"
+    # stdio servers do not inherit the environment: pass what it needs; keep its stderr for the canary check.
+    params = StdioServerParameters(command="bash", args=["-c", f'exec "{EXE}" serve --root "{root}" 2>>"{log}"'],
+                                   env={"HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(root / ".cache")},
+                                   cwd=str(root))
+
+    async def go():
+        async with Client(params, mode="legacy") as client:
+            return await _workflow(client)
+    results = anyio.run(go)
+    _check(results, root, log.read_text())
+
+
+def test_stdio_start_prints_nothing_on_stdout(root):
+    proc = subprocess.run([EXE, "serve", "--root", str(root)], input="", capture_output=True, text=True,
+                          timeout=60, env=ENV)
+    assert proc.stdout == ""
+
+
+class _Server:
+    def __init__(self, transport: str, root: Path, *extra: str, env=None):
+        self.port = _free_port()
+        self.err = open(root.parent / f"{root.name}-{transport}.log", "w+")
+        self.proc = subprocess.Popen([EXE, "serve", "--transport", transport, "--port", str(self.port),
+                                      "--root", str(root), *extra], stdout=subprocess.PIPE, stderr=self.err,
+                                     env=env or ENV, cwd=root)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise AssertionError(f"server did not start: {self.stderr()}")
+
+    def stderr(self) -> str:
+        self.err.flush()
+        self.err.seek(0)
+        return self.err.read()
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        return self.stderr()
+
+
+def test_streamable_http_with_and_without_token(root):
+    server = _Server("streamable-http", root)
+    url = f"http://127.0.0.1:{server.port}/mcp"
+    try:
+        async def go(token: str | None):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with create_mcp_http_client(headers=headers) as http:
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    return await _workflow(client)
+        results = anyio.run(go, TOKEN)
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+        headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        no_token = httpx2.post(url, json=init, headers=headers)
+        wrong = httpx2.post(url, json=init, headers={**headers, "Authorization": "Bearer wrong"})
+        good = {**headers, "Authorization": f"Bearer {TOKEN}"}
+        foreign_host = httpx2.post(url, json=init, headers={**good, "Host": "evil.example.com"})
+        foreign_origin = httpx2.post(url, json=init, headers={**good, "Origin": "http://evil.example.com"})
+        ok = httpx2.post(url, json=init, headers=good)
+    finally:
+        stderr = server.stop()
+    assert no_token.status_code == 401 and wrong.status_code == 401
+    assert foreign_host.status_code == 421 and foreign_origin.status_code == 403
+    assert ok.status_code == 200
+    _check(results, root, stderr)
+    assert TOKEN not in stderr
+
+
+def test_sse_transport_with_token(root):
+    server = _Server("sse", root)
+    try:
+        async def go():
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            async with Client(sse_client(f"http://127.0.0.1:{server.port}/sse", headers=headers)) as client:
+                return await client.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})
+        result = anyio.run(go)
+        refused = httpx2.get(f"http://127.0.0.1:{server.port}/sse", timeout=5)
+    finally:
+        server.stop()
+    assert result.is_error is False and result.structured_content["scan"]["rows_scanned"] == 3
+    assert refused.status_code == 401
+
+
+def test_generated_token_is_printed_once_on_stderr(root):
+    env = {k: v for k, v in ENV.items() if k != "HF_ANON_MCP_TOKEN"}
+    server = _Server("streamable-http", root, env=env)
+    stderr = server.stop()
+    lines = [line for line in stderr.splitlines() if "bearer token" in line]
+    assert len(lines) == 1 and len(lines[0].rsplit(" ", 1)[1]) >= 40
+
+
+@pytest.mark.parametrize("extra,env_token,phrase", [
+    (["--host", "0.0.0.0"], TOKEN, "only loopback without --allow-remote"),
+    (["--host", "0.0.0.0", "--allow-remote"], None, "needs a bearer token"),
+])
+def test_binding_beyond_loopback_needs_a_flag_and_a_token(root, extra, env_token, phrase):
+    env = {k: v for k, v in ENV.items() if k != "HF_ANON_MCP_TOKEN"}
+    if env_token:
+        env["HF_ANON_MCP_TOKEN"] = env_token
+    proc = subprocess.run([EXE, "serve", "--transport", "streamable-http", "--port", str(_free_port()),
+                           "--root", str(root), *extra], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2 and phrase in proc.stderr and proc.stdout == ""
+
+
+def test_remote_binding_keeps_host_protection(root):
+    """With --allow-remote the SDK would switch Host checks off; ours keeps them, with explicit hosts."""
+    from hf_anon_mcp.cli_server import http_app
+    from hf_anon_mcp.server import build_server
+    from starlette.testclient import TestClient
+
+    app = http_app(build_server(roots=[root]), "streamable-http", "0.0.0.0", TOKEN, ["mcp.internal:8765"])
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {TOKEN}"}
+    with TestClient(app, base_url="http://mcp.internal:8765") as client:
+        allowed = client.post("/mcp", json=init, headers=headers)
+        foreign = client.post("/mcp", json=init, headers={**headers, "Host": "evil.example.com"})
+    assert allowed.status_code == 200 and foreign.status_code == 421
+
+
+def test_example_agent_workflow_runs_end_to_end(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "agent_workflow.py"
+    env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
+    proc = subprocess.run([sys.executable, str(example), str(tmp_path / "work")], capture_output=True, text=True,
+                          timeout=300, env={**env, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for step in ("== scan: ok", "== anonymize: ok", "== verify: ok", "== card: ok", "workflow complete"):
+        assert step in proc.stdout
+    assert "Marisol Quintanilla" not in proc.stdout and "4111 1111 1111 1111" not in proc.stdout
