@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import re
+import threading
 from functools import lru_cache
 
 from presidio_analyzer import PatternRecognizer, RecognizerResult
@@ -35,6 +36,18 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
     Identical strings (frequent in real columns: names, cities, boilerplate) are analyzed once; NER runs batched
     through `nlp.pipe`, and only on texts with letters; each recognizer runs only on texts it could match.
     """
+    with _lock(config):
+        return _analyze_texts(texts, config)
+
+
+@lru_cache(maxsize=8)
+def _lock(config: EngineConfig) -> threading.Lock:
+    """One analysis at a time per engine in a process: spaCy pipelines are not documented as thread-safe, and
+    threads gain nothing on CPU-bound NER (the GIL); concurrent jobs interleave batch by batch."""
+    return threading.Lock()
+
+
+def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
     analyzer = get_analyzer(config)
     unique = list(dict.fromkeys(t for t in texts if t and not t.isspace()))
     long_texts = {t: chunks(t) for t in unique if len(t) > CHUNK_CHARS}

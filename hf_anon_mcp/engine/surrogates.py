@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -54,9 +55,15 @@ PROVIDERS: dict[str, Callable[[Faker, str], str]] = {
 }
 
 
-@lru_cache(maxsize=8)
+_local = threading.local()
+
+
 def _faker(locale: str) -> Faker:
-    return Faker(locale)
+    """One Faker per thread and locale: a surrogate re-seeds it, so threads must not share one."""
+    fakers = _local.__dict__.setdefault("fakers", {})
+    if locale not in fakers:
+        fakers[locale] = Faker(locale)
+    return fakers[locale]
 
 
 def keyed_seed(secret: bytes, entity_type: str, value: str) -> int:
