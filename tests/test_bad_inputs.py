@@ -20,7 +20,6 @@ import pytest
 from conftest import CANARY_ROWS, PII_DEV, write_jsonl
 from hf_anon_mcp.cli import main
 
-FAKE_HF = "hf_" + "Zq8Xw2Lk5Vb9Nm3Rt7Yp1Sd4Fg6Hj0Kc2Ue"
 
 
 def _src(tmp: Path) -> Path:

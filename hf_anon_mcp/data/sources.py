@@ -227,7 +227,7 @@ def choose_text_columns(features: Features, requested: list[str] | None) -> list
         unknown = [c for c in requested if c not in features]
         if unknown:
             raise InputError(
-                f"unknown column(s): {', '.join(unknown)}", hint="available: " + ", ".join(features)
+                f"unknown column(s): {', '.join(map(shown_name, unknown))}", hint="available: " + ", ".join(features)
             )
         no_text = [c for c in requested if not holds_text(features[c])]
         if no_text:
@@ -237,6 +237,17 @@ def choose_text_columns(features: Features, requested: list[str] | None) -> list
     if not found:
         raise InputError("no text columns found", hint="columns: " + ", ".join(features))
     return found
+
+
+_IDENTIFIER = re.compile(r"^[\w.-]{1,64}$")
+
+
+def shown_name(name: str) -> str:
+    """A caller-given name for an error message: identifier-like names as is; anything else (a value passed
+    by mistake, e.g. a person's name) masked."""
+    from hf_anon_mcp.engine.masking import mask_sample
+
+    return name if _IDENTIFIER.match(name) else mask_sample(name, "NAME")
 
 
 def is_id_column(name: str) -> bool:
