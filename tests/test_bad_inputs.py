@@ -251,3 +251,61 @@ def test_hub_faults_end_in_a_clear_error(hub, tmp_path, case):
     except KeyError:
         stored = {}
     assert not any(p.startswith("data/") for p in stored)  # no data went up
+
+
+# ---- the same discipline over MCP: `is_error`, one clear message with a next step, nothing written ------------
+
+def _mcp_cases(root: Path, outside: Path) -> dict[str, tuple[str, dict, str]]:
+    (root / "escape").symlink_to(outside)
+    (root / "link.jsonl").symlink_to(outside / "x.jsonl")
+    return {
+        "absolute-outside": ("scan_dataset", {"request": {"source": str(outside / "x.jsonl")}}, "outside the allowed"),
+        "dotdot": ("scan_dataset", {"request": {"source": f"../{outside.name}/x.jsonl"}}, "outside the allowed"),
+        "symlinked-file": ("scan_dataset", {"request": {"source": "link.jsonl"}}, "outside the allowed"),
+        "symlinked-folder-output": ("anonymize_dataset", {"request": {"source": "in.jsonl",
+                                                                      "output": "escape/o.jsonl"}},
+                                    "outside the allowed"),
+        "output-over-input": ("anonymize_dataset", {"request": {"source": "in.jsonl", "output": "in.jsonl"}},
+                              "output path is the input"),
+        "bad-policy": ("anonymize_dataset", {"request": {"source": "in.jsonl", "output": "o.jsonl",
+                                                         "policy": {"default_operator": "shred"}}}, "invalid policy"),
+        "unknown-column": ("scan_dataset", {"request": {"source": "in.jsonl", "columns": ["body"]}},
+                           "unknown column(s): body"),
+        "empty-file": ("scan_dataset", {"request": {"source": "empty.csv"}}, "file is empty"),
+        "malformed-repo-id": ("push_private", {"request": {"source": "in.jsonl", "repo_id": "a/b/c"}}, "repo id"),
+        "bad-report-id": ("write_model_card_privacy_section", {"request": {"card_path": "R.md",
+                                                                           "scan_report_id": "../../etc/passwd"}},
+                          "not a report id"),
+        "validation": ("scan_dataset", {"request": {"source": "in.jsonl", "batch_size": 0}}, "batch_size"),
+    }
+
+
+def test_bad_mcp_input_is_a_tool_error_with_a_next_step(tmp_path):
+    import anyio
+    from mcp import Client
+
+    from hf_anon_mcp.config import Settings
+    from hf_anon_mcp.server import build_server
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    write_jsonl(outside / "x.jsonl", [{"text": "secret stuff"}])
+    _src(root)
+    (root / "empty.csv").write_text("")
+    cases = _mcp_cases(root, outside)
+    server = build_server(Settings(reports_dir=tmp_path / "reports"), roots=[root])
+    before = sorted(p.name for p in root.iterdir()) + sorted(p.name for p in outside.iterdir())
+
+    async def go():
+        async with Client(server) as client:
+            return {name: await client.call_tool(tool, args) for name, (tool, args, _) in cases.items()}
+    results = anyio.run(go)
+    for name, (_, _, phrase) in cases.items():
+        r = results[name]
+        assert r.is_error, name
+        text = r.content[0].text
+        assert phrase in text, (name, text)
+        assert "\n" not in text.strip() and "Traceback" not in text
+        assert "Next step" in text or "Fix them" in text, (name, text)
+    assert sorted(p.name for p in root.iterdir()) + sorted(p.name for p in outside.iterdir()) == before

@@ -197,3 +197,32 @@ def test_example_agent_workflow_runs_end_to_end(tmp_path):
     for step in ("== scan: ok", "== anonymize: ok", "== verify: ok", "== card: ok", "workflow complete"):
         assert step in proc.stdout
     assert "Marisol Quintanilla" not in proc.stdout and "4111 1111 1111 1111" not in proc.stdout
+
+
+def test_bearer_token_is_compared_in_constant_time(monkeypatch):
+    """Every request's header goes through hmac.compare_digest (never `==`), also for wrong lengths."""
+    import hf_anon_mcp.cli_server as cs
+
+    seen = []
+    real = cs.hmac.compare_digest
+    monkeypatch.setattr(cs.hmac, "compare_digest", lambda a, b: seen.append((a, b)) or real(a, b))
+    statuses = []
+
+    async def app(scope, receive, send):
+        statuses.append("reached")
+
+    async def call(header: bytes):
+        async def receive():
+            return {"type": "http.request", "body": b""}
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+        scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": [(b"authorization", header)]}
+        await cs.BearerAuth(app, TOKEN)(scope, receive, send)
+        return sent
+
+    for header in (f"Bearer {TOKEN}".encode(), b"Bearer x", b""):
+        anyio.run(call, header)
+    assert [a for a, _ in seen] == [f"Bearer {TOKEN}".encode(), b"Bearer x", b""]
+    assert statuses == ["reached"]
