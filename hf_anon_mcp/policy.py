@@ -174,10 +174,16 @@ def parse_policy(data: dict, *, origin: str = "policy") -> AnonymizationPolicy:
         return AnonymizationPolicy.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        where = ".".join(_printable(p) for p in first["loc"]) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
         raise PolicyError(f"{origin}: invalid policy at {where}: {message}{more}") from None
+
+
+def _printable(part) -> str:
+    """A field path element for a one-line message: control characters escaped, long keys cut."""
+    text = str(part).encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_policy(path: str | Path) -> AnonymizationPolicy:
