@@ -89,30 +89,28 @@ def progress_bar(desc: str) -> tuple[Callable[[Progress], None], Callable[[], No
     return update, bar.close
 
 
+def _run_workflow(args: argparse.Namespace, stage: str, workflow, model, render) -> int:
+    """Build the request from the arguments, run the workflow with a progress bar, print table or JSON."""
+    request = model(**_request_fields(args, model))
+    update, close = progress_bar(stage)
+    try:
+        report = workflow(request, progress=update)
+    finally:
+        close()
+    print(report.model_dump_json(indent=2) if args.json else render(report))
+    return 0
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     from hf_anon_mcp.workflow.scan import scan
 
-    request = ScanRequest(**_request_fields(args, ScanRequest))
-    update, close = progress_bar("scan")
-    try:
-        report = scan(request, progress=update)
-    finally:
-        close()
-    print(report.model_dump_json(indent=2) if args.json else render_scan(report))
-    return 0
+    return _run_workflow(args, "scan", scan, ScanRequest, render_scan)
 
 
 def _cmd_anonymize(args: argparse.Namespace) -> int:
     from hf_anon_mcp.workflow.anonymize import anonymize
 
-    request = AnonymizeRequest(**_request_fields(args, AnonymizeRequest))
-    update, close = progress_bar("anonymize")
-    try:
-        report = anonymize(request, progress=update)
-    finally:
-        close()
-    print(report.model_dump_json(indent=2) if args.json else render_anonymize(report))
-    return 0
+    return _run_workflow(args, "anonymize", anonymize, AnonymizeRequest, render_anonymize)
 
 
 def render_anonymize(report: AnonymizeReport) -> str:
