@@ -130,7 +130,8 @@ def test_errors_are_tool_errors_with_a_next_step_and_no_values(root, mode, tmp_p
     assert not (root / "o.jsonl").exists()
 
 
-def test_progress_notifications_during_a_large_anonymization(tmp_path):
+@pytest.mark.parametrize("mode", ERAS)
+def test_progress_notifications_during_a_large_anonymization(tmp_path, mode):
     rows = [{"id": i, "text": f"Row {i}: contact row{i}@example.com or 212-555-01{i % 100:02d}"} for i in range(6000)]
     write_jsonl(tmp_path / "big.jsonl", rows)
     events = []
@@ -142,7 +143,7 @@ def test_progress_notifications_during_a_large_anonymization(tmp_path):
         return await c.call_tool("anonymize_dataset", {"request": {
             "source": "big.jsonl", "output": "big.anon.jsonl", "patterns_only": True, "batch_size": 100,
             "verify": False}}, progress_callback=on_progress)
-    r = _call(_server(tmp_path), "legacy", steps)
+    r = _call(_server(tmp_path), mode, steps)
     assert r.is_error is False and r.structured_content["anonymize"]["rows_out"] == 6000
     assert events, "no progress notification arrived"
     assert all("anonymized" in m for _, _, m in events), events
@@ -150,7 +151,8 @@ def test_progress_notifications_during_a_large_anonymization(tmp_path):
     assert events[-1][1] == 6000
 
 
-def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ERAS)
+def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path, monkeypatch, mode):
     monkeypatch.setenv("HF_ANON_MCP_JOB_WAIT_S", "0.5")
     src = tmp_path / "dev.jsonl"
     src.write_bytes(PII_DEV.read_bytes())
@@ -167,7 +169,7 @@ def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path,
             "source": "dev.jsonl", "output": "two.parquet", "batch_size": 20, "verify": False}})
         cancelled = await c.call_tool("cancel_job", {"job_id": second.structured_content["job_id"]})
         return first, followed, second, cancelled
-    first, followed, second, cancelled = _call(_server(tmp_path), "legacy", steps)
+    first, followed, second, cancelled = _call(_server(tmp_path), mode, steps)
     assert first.structured_content["status"] == "running" and first.structured_content["job_id"]
     assert "get_job" in first.structured_content["next_step"]
     assert followed.structured_content["status"] == "done"
