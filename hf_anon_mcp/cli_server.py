@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import secrets
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -35,8 +36,10 @@ def add_server_commands(sub) -> None:
 
 def _roots(args) -> list[Path]:
     from hf_anon_mcp.config import get_settings
+    from hf_anon_mcp.paths import normalize_roots_env, roots_from_env
 
-    given = args.root or [r for r in os.environ.get("HF_ANON_MCP_ROOTS", "").split(os.pathsep) if r]
+    normalize_roots_env()  # `HF_ANON_MCP_ROOTS=/a:/b` as well as a JSON list
+    given = args.root or roots_from_env()
     roots = [Path(r).expanduser().resolve() for r in given] or get_settings().allowed_roots()
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:
@@ -114,8 +117,12 @@ def client_configs(roots: list[Path]) -> dict[str, object]:
     entry = {"command": exe, "args": args, "env": {"HF_TOKEN": "<your write token, or leave out>"}}
     return {
         "Claude Desktop (claude_desktop_config.json)": {"mcpServers": {"hf-anon-mcp": entry}},
-        "Claude Code (shell)": f"claude mcp add hf-anon-mcp -- {exe} {' '.join(args)}",
-        "VS Code (.vscode/mcp.json)": {"servers": {"hf-anon-mcp": {"type": "stdio", **entry}}},
+        "Claude Code (shell)": f"claude mcp add hf-anon-mcp -- {shlex.join([exe, *args])}",
+        "VS Code (.vscode/mcp.json)": {
+            "inputs": [{"type": "promptString", "id": "hf-token", "description": "Hugging Face write token "
+                        "(for push_private)", "password": True}],
+            "servers": {"hf-anon-mcp": {"type": "stdio", **entry, "env": {"HF_TOKEN": "${input:hf-token}"}}},
+        },
         "Cursor (~/.cursor/mcp.json)": {"mcpServers": {"hf-anon-mcp": entry}},
     }
 
@@ -125,7 +132,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import importlib.metadata as md
 
     from hf_anon_mcp.config import get_settings
+    from hf_anon_mcp.paths import normalize_roots_env
 
+    normalize_roots_env()
     ok = True
     checks = []
     checks.append(("python", sys.version_info >= (3, 11), sys.version.split()[0]))

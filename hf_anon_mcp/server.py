@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -21,12 +21,11 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from hf_anon_mcp.config import Settings, get_settings
-from hf_anon_mcp.data.sources import looks_like_repo_id
 from hf_anon_mcp.errors import HfAnonError, InputError
-from hf_anon_mcp.hub.models import CardRequest, CardResult, PushRequest
+from hf_anon_mcp.hub.models import CardRequest, CardResult, PushRequest, PushResult
 from hf_anon_mcp.jobs import Job, JobRegistry
 from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
-from hf_anon_mcp.paths import guard
+from hf_anon_mcp.paths import guard, normalize_roots_env
 from hf_anon_mcp.reports import ReportStore
 from hf_anon_mcp.results import JobView, markdown, summarize_anonymize, summarize_scan
 
@@ -50,8 +49,8 @@ NEXT_STEP = {
     "input": "Check the path, columns and options (scan_dataset lists the text columns), then call again.",
     "offline": "The Hub cannot be reached: use a local file, or retry when online.",
     "policy": "Fix the policy field named above and call again.",
-    "access": "Use a path inside the allowed roots, or a token with write access (set HF_TOKEN where the server "
-              "runs).",
+    "access": "For a path: use one inside the allowed roots named above (or restart the server with --root). "
+              "For the Hub: a token with write access, set as HF_TOKEN where the server runs.",
     "unsafe-push": "Anonymize what is flagged and re-scan; only if the user accepts the risk, set "
                    "allow_residual_pii=true.",
     "hub": "The Hub failed: retry later.",
@@ -65,21 +64,32 @@ def _wait_s() -> float:
 
 
 class CardInput(BaseModel):
-    card_path: str = Field(description="Card file to write, usually README.md beside the data; created if missing.")
+    """Which card to write and from which reports (ids returned by scan_dataset / anonymize_dataset)."""
+
+    card_path: str = Field(description="Card file to write, usually README.md beside the data; created if missing.",
+                           min_length=1, max_length=4096)
     card_type: Literal["dataset", "model"] = Field("dataset", description="A dataset card or a model card.")
-    scan_report_id: str | None = Field(None, description="report_id returned by scan_dataset (the original data).")
-    anonymize_report_id: str | None = Field(None, description="report_id returned by anonymize_dataset.")
+    scan_report_id: str | None = Field(None, description="report_id returned by scan_dataset (the original data).",
+                                       max_length=40)
+    anonymize_report_id: str | None = Field(None, description="report_id returned by anonymize_dataset.",
+                                            max_length=40)
     differential_privacy: bool | None = Field(None, description="Was the model trained with differential privacy? "
                                                                 "Leave empty if unknown.")
     differential_privacy_details: str | None = Field(None, max_length=500, description="e.g. 'DP-SGD, epsilon=8'.")
 
 
 class PushInput(BaseModel):
-    source: str = Field(description="The anonymized data file or folder to publish.")
-    repo_id: str = Field(description="Target dataset repo 'namespace/name'; it is created private if missing.")
-    card_path: str | None = Field(None, description="Card to upload as README.md (a copy gets the privacy section).")
-    scan_report_id: str | None = Field(None, description="report_id of the scan of the original data (for the card).")
-    anonymize_report_id: str | None = Field(None, description="report_id of the anonymization (for the card).")
+    """What to publish where. Without confirm=true this is a preview: nothing is uploaded."""
+
+    source: str = Field(description="The anonymized data file or folder to publish.", min_length=1, max_length=4096)
+    repo_id: str = Field(description="Target dataset repo 'namespace/name'; it is created private if missing.",
+                         min_length=3, max_length=200)
+    card_path: str | None = Field(None, description="Card to upload as README.md (a copy gets the privacy section).",
+                                  max_length=4096)
+    scan_report_id: str | None = Field(None, description="report_id of the scan of the original data (for the card).",
+                                       max_length=40)
+    anonymize_report_id: str | None = Field(None, description="report_id of the anonymization (for the card).",
+                                            max_length=40)
     make_private: bool = Field(False, description="Make an existing PUBLIC repo private first (else refused).")
     allow_residual_pii: bool = Field(False, description="Push despite high-risk findings. Only if the user said so.")
     patterns_only: bool = Field(False, description="Faster pre-upload scan without NER (misses names).")
@@ -100,15 +110,27 @@ class Face:
         return None if value is None else str(guard(value, self.roots, new=new))
 
     def source(self, value: str) -> str:
-        return value if looks_like_repo_id(value) else self.path(value)
+        """A Hub repo id passes as is (it is not a path); anything else is a path guarded by the roots."""
+        from hf_anon_mcp.data.sources import looks_like_repo_id  # imports `datasets`: keep server start fast
+
+        local = Path(value).expanduser()
+        if not local.is_absolute():
+            local = self.roots[0] / local
+        if looks_like_repo_id(value) and not local.exists():
+            return value
+        return self.path(value)
 
     # ---- jobs ----------------------------------------------------------------------------------------------
     async def run_job(self, kind: str, work, ctx: Context) -> CallToolResult:
         job = self.jobs.start(kind, work)
-        return await self.follow(job, ctx, _wait_s())
+        return await self.follow(job, ctx, _wait_s(), cancel_on_abort=True)
 
-    async def follow(self, job: Job, ctx: Context | None, wait_s: float) -> CallToolResult:
-        """Wait up to `wait_s` for the job, sending progress every ~2 s; then answer with its state."""
+    async def follow(self, job: Job, ctx: Context | None, wait_s: float, *,
+                     cancel_on_abort: bool = False) -> CallToolResult:
+        """Wait up to `wait_s` for the job, sending progress every ~2 s; then answer with its state.
+
+        `cancel_on_abort`: the call that started the job was cancelled (or timed out) before it could hand out the
+        job_id, so nobody can follow the job: stop it. A cancelled `get_job` only stops waiting."""
         deadline = anyio.current_time() + wait_s
         last_sent, last_done = 0.0, -1
         try:
@@ -119,7 +141,8 @@ class Face:
                     last_sent, last_done = now, job.progress.done
                     await ctx.report_progress(job.progress.done, job.progress.total, _progress_text(job))
         except anyio.get_cancelled_exc_class():
-            job.cancel.set()  # the caller gave up on this call: stop the work, nothing is written
+            if cancel_on_abort:
+                job.cancel.set()  # the caller gave up before it got the job_id: stop the work, nothing is written
             raise
         return self.view(job)
 
@@ -142,9 +165,12 @@ class Face:
             view.next_step = ("Next: write_model_card_privacy_section with both report ids, then push_private "
                               "(preview first).")
         else:
-            view.push = job.result
+            view.push, cut = cap_push(job.result)
             view.next_step = ("Show this preview to the user; push again with confirm=true only if they agree."
                               if not job.result.uploaded else "Done: the dataset is private on the Hub.")
+            if cut:
+                view.message = (f"lists shortened: {len(job.result.files)} files, {len(job.result.findings)} "
+                                f"findings in all (the highest-risk ones are shown)")
         return CallToolResult(content=[TextContent(type="text", text=markdown(view))],
                               structured_content=view.model_dump(mode="json"))
 
@@ -166,16 +192,26 @@ class Face:
         return await self.run_job(
             "anonymize", lambda progress, cancel: anonymize(request, progress=progress, cancel=cancel), ctx)
 
-    def card(self, request: CardInput) -> CardResult:
+    def card(self, request: CardInput) -> CallToolResult:
         from hf_anon_mcp.workflow.card import write_card_section
 
-        return write_card_section(CardRequest(
+        result = write_card_section(CardRequest(
             card_path=self.path(request.card_path, new=True), card_type=request.card_type,
             scan_report_path=self.report_path(request.scan_report_id),
             anonymize_report_path=self.report_path(request.anonymize_report_id),
             differential_privacy=request.differential_privacy,
             differential_privacy_details=request.differential_privacy_details,
         ))
+        shown = result
+        if len(result.section_markdown) > MAX_SECTION_CHARS:
+            shown = result.model_copy(update={"section_markdown": result.section_markdown[:MAX_SECTION_CHARS]
+                                              + f"\n\n... (shortened here; the full section is in {result.path})"})
+        text = (f"**Privacy section {'written to' if result.changed else 'already up to date in'}** "
+                f"`{result.path}` ({result.card_type} card, {len(result.section_markdown):,} characters; tags: "
+                f"{', '.join(result.tags[:12]) or 'none'}).\nNext: push_private(source=<anonymized output>, "
+                f"repo_id=..., card_path={request.card_path!r}) without confirm, to preview.")
+        return CallToolResult(content=[TextContent(type="text", text=text)],
+                              structured_content=shown.model_dump(mode="json"))
 
     async def push(self, request: PushInput, ctx: Context) -> CallToolResult:
         from hf_anon_mcp.workflow.push import push_private
@@ -197,6 +233,24 @@ class Face:
         if job is None:
             raise InputError(f"no job {job_id!r} in this server", hint="job ids come from scan/anonymize results")
         return job
+
+
+MAX_SECTION_CHARS = 8_000
+MAX_PUSH_ITEMS = 40
+
+
+def cap_push(result: PushResult) -> tuple[PushResult, bool]:
+    """A push result small enough for a tool result: the riskiest findings and the first files/exclusions."""
+    findings = sorted(result.findings, key=lambda f: (-f.risk.rank, -f.count))
+    cut = any(len(items) > MAX_PUSH_ITEMS for items in (result.files, result.excluded, findings, result.actions,
+                                                        result.blocking))
+    if not cut:
+        return result, False
+    return result.model_copy(update={
+        "files": result.files[:MAX_PUSH_ITEMS], "excluded": result.excluded[:MAX_PUSH_ITEMS],
+        "findings": findings[:MAX_PUSH_ITEMS], "actions": result.actions[:MAX_PUSH_ITEMS],
+        "blocking": result.blocking[:MAX_PUSH_ITEMS],
+    }), True
 
 
 def _progress_text(job: Job) -> str:
@@ -262,19 +316,34 @@ class _NoTraceback(logging.Filter):
         return True
 
 
+_NO_TRACEBACK = _NoTraceback()
+
+
 def build_server(settings: Settings | None = None, roots: list[Path] | None = None) -> MCPServer:
     """The MCP server over the workflows; `roots` (default: settings, else the working folder) bound file access.
+
+    Building it is cheap: no model is loaded until the first tool call.
 
     >>> server = build_server(roots=[Path("/data/tickets")])
     >>> server.run()  # stdio
     """
-    settings = settings or get_settings()
+    if settings is None:
+        normalize_roots_env()
+        settings = get_settings()
     face = Face(settings, roots or settings.allowed_roots())
-    logging.getLogger("mcp.server.mcpserver.server").addFilter(_NoTraceback())
+    sdk_log = logging.getLogger("mcp.server.mcpserver.server")
+    if _NO_TRACEBACK not in sdk_log.filters:
+        sdk_log.addFilter(_NO_TRACEBACK)
     server = MCPServer("hf-anon-mcp", instructions=INSTRUCTIONS, log_level="WARNING",
                        middleware=[scrub_validation_errors])
 
-    @server.tool(title="Scan a dataset for PII and secrets",
+    def tool(**kwargs):
+        """`server.tool(...)` with the docstring, dedented, as the description an agent reads."""
+        def register(fn):
+            return server.tool(description=inspect.cleandoc(fn.__doc__ or ""), **kwargs)(fn)
+        return register
+
+    @tool(title="Scan a dataset for PII and secrets",
                  annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                              open_world_hint=False))
     async def scan_dataset(request: ScanRequest, ctx: Context) -> Annotated[CallToolResult, JobView]:
@@ -282,7 +351,7 @@ def build_server(settings: Settings | None = None, roots: list[Path] | None = No
         Reads only. Long scans return a job_id (follow with get_job)."""
         return await _safe(face.scan, request, ctx)
 
-    @server.tool(title="Write an anonymized copy of a dataset",
+    @tool(title="Write an anonymized copy of a dataset",
                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                              open_world_hint=False))
     async def anonymize_dataset(request: AnonymizeRequest, ctx: Context) -> Annotated[CallToolResult, JobView]:
@@ -290,15 +359,15 @@ def build_server(settings: Settings | None = None, roots: list[Path] | None = No
         overwrite=true), then re-scan it and report residual findings. Long runs return a job_id."""
         return await _safe(face.anonymize, request, ctx)
 
-    @server.tool(title="Write the privacy section of a dataset card",
+    @tool(title="Write the privacy section of a dataset card",
                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                              open_world_hint=False))
-    async def write_model_card_privacy_section(request: CardInput) -> CardResult:
+    async def write_model_card_privacy_section(request: CardInput) -> Annotated[CallToolResult, CardResult]:
         """Write (or rewrite, between stable markers) the privacy section of a dataset or model card from the
         scan and anonymize reports: counts and treatments only, never values."""
         return await _safe(face.card, request)
 
-    @server.tool(title="Publish to a PRIVATE Hugging Face dataset repo",
+    @tool(title="Publish to a PRIVATE Hugging Face dataset repo",
                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                              open_world_hint=True))
     async def push_private(request: PushInput, ctx: Context) -> Annotated[CallToolResult, JobView]:
@@ -307,7 +376,7 @@ def build_server(settings: Settings | None = None, roots: list[Path] | None = No
         remain unless allow_residual_pii=true."""
         return await _safe(face.push, request, ctx)
 
-    @server.tool(title="Follow a long job",
+    @tool(title="Follow a long job",
                  annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                              open_world_hint=False))
     async def get_job(job_id: Annotated[str, Field(description="job_id from a scan/anonymize/push result",
@@ -318,7 +387,7 @@ def build_server(settings: Settings | None = None, roots: list[Path] | None = No
             return await face.follow(face.job(job_id), ctx, _wait_s())
         return await _safe(body)
 
-    @server.tool(title="Cancel a long job",
+    @tool(title="Cancel a long job",
                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                              open_world_hint=False))
     async def cancel_job(job_id: Annotated[str, Field(description="job_id to stop", max_length=40)],
@@ -360,3 +429,14 @@ def build_server(settings: Settings | None = None, roots: list[Path] | None = No
         )
 
     return server
+
+
+def __getattr__(name: str) -> MCPServer:
+    """`mcp dev hf_anon_mcp/server.py:server` / `mcp run ...:server`: a server built on first access (roots from
+    HF_ANON_MCP_ROOTS, else the working folder). Importing this module builds nothing."""
+    if name == "server":
+        # `mcp run` loads this file a second time under another module name: build from the real package module.
+        from hf_anon_mcp.server import build_server as canonical
+
+        return canonical()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

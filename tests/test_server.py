@@ -58,8 +58,14 @@ def test_tools_are_listed_with_schemas_and_annotations(root, mode):
     schema = json.dumps(scan.input_schema)
     assert "max_rows" in schema and '"minimum": 1' in schema and "Scan only the first N rows" in schema
     assert scan.output_schema and "job_id" in json.dumps(scan.output_schema)
-    if mode == "legacy":  # the stateless era has no initialize handshake to carry instructions
-        assert "scan_dataset" in instructions and "confirm" in instructions
+    # instructions come with initialize (legacy) or server/discover (mode "auto"); mode="2026-07-28" skips both
+    if mode == "legacy" or instructions is not None:
+        for step in ("scan_dataset", "anonymize_dataset", "write_model_card_privacy_section", "push_private",
+                     "get_job", "confirm=true"):
+            assert step in instructions
+    card = by_name["write_model_card_privacy_section"]
+    assert card.output_schema and "section_markdown" in json.dumps(card.output_schema)
+    assert "\n        " not in scan.description  # docstrings dedented
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -113,6 +119,11 @@ def test_errors_are_tool_errors_with_a_next_step_and_no_values(root, mode, tmp_p
             "missing-field": await c.call_tool("anonymize_dataset", {"request": {
                 "source": "marisol.quintanilla@example.org"}}),
             "no-job": await c.call_tool("get_job", {"job_id": "job-000000000000"}),
+            "no-cancel": await c.call_tool("cancel_job", {"job_id": "job-000000000000"}),
+            "push-outside": await c.call_tool("push_private", {"request": {
+                "source": str(outside / "x.jsonl"), "repo_id": "alice/people"}}),
+            "push-bad-repo": await c.call_tool("push_private", {"request": {
+                "source": "people.jsonl", "repo_id": "Marisol Quintanilla/../x", "confirm": True}}),
             "no-report": await c.call_tool("write_model_card_privacy_section", {"request": {
                 "card_path": "R.md", "scan_report_id": "scan-000000000000"}}),
         }
@@ -126,13 +137,16 @@ def test_errors_are_tool_errors_with_a_next_step_and_no_values(root, mode, tmp_p
     assert "unknown entity type(s): PERSN" in text["policy"] and "Fix the policy" in text["policy"]
     assert "Invalid arguments for scan_dataset" in text["validation"] and "max_rows" in text["validation"]
     assert "output" in text["missing-field"]
+    assert "no job" in text["no-job"] and "no job" in text["no-cancel"]
+    assert "outside the allowed roots" in text["push-outside"]
+    assert "Next step" in text["push-bad-repo"]
     assert _leaks(*text.values()) == []
     assert not (root / "o.jsonl").exists()
 
 
 @pytest.mark.parametrize("mode", ERAS)
 def test_progress_notifications_during_a_large_anonymization(tmp_path, mode):
-    rows = [{"id": i, "text": f"Row {i}: contact row{i}@example.com or 212-555-01{i % 100:02d}"} for i in range(6000)]
+    rows = [{"id": i, "text": f"mail row{i}@example.com"} for i in range(5000)]  # patterns only: quick to scan
     write_jsonl(tmp_path / "big.jsonl", rows)
     events = []
 
@@ -141,14 +155,15 @@ def test_progress_notifications_during_a_large_anonymization(tmp_path, mode):
 
     async def steps(c):
         return await c.call_tool("anonymize_dataset", {"request": {
-            "source": "big.jsonl", "output": "big.anon.jsonl", "patterns_only": True, "batch_size": 100,
+            "source": "big.jsonl", "output": "big.anon.jsonl", "patterns_only": True, "batch_size": 250,
             "verify": False}}, progress_callback=on_progress)
     r = _call(_server(tmp_path), mode, steps)
-    assert r.is_error is False and r.structured_content["anonymize"]["rows_out"] == 6000
+    assert r.is_error is False and r.structured_content["anonymize"]["rows_out"] == 5000
     assert events, "no progress notification arrived"
-    assert all("anonymized" in m for _, _, m in events), events
+    assert all("anonymized" in m and "rows of 5,000" in m for _, _, m in events), events
     assert [p for p, _, _ in events] == sorted(p for p, _, _ in events)
-    assert events[-1][1] == 6000
+    assert events[-1][1] == 5000
+    assert not any("@example.com" in m for _, _, m in events)
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -207,3 +222,101 @@ def test_unexpected_errors_log_one_line_without_values(root, caplog, monkeypatch
     assert r.is_error and "internal error (RuntimeError)" in r.content[0].text
     assert _leaks(r.content[0].text, caplog.text) == []
     assert all(rec.exc_info is None for rec in caplog.records if rec.name.startswith("mcp"))
+
+
+def test_results_stay_small_when_anonymizing_a_wide_dataset(tmp_path):
+    row = {f"col_{i:03d}": f"Mail person{i}@example.com" for i in range(200)}
+    write_jsonl(tmp_path / "wide.jsonl", [row, row])
+
+    async def steps(c):
+        return await c.call_tool("anonymize_dataset", {"request": {
+            "source": "wide.jsonl", "output": "wide.anon.jsonl", "patterns_only": True}})
+    r = _call(_server(tmp_path), "2026-07-28", steps)
+    assert r.is_error is False, r.content[0].text
+    size = len(json.dumps(r.structured_content)) + len(r.content[0].text)
+    assert size < 32_000 and r.structured_content["anonymize"]["truncated"] is True
+
+
+def test_roots_from_the_environment_in_either_form(tmp_path, monkeypatch):
+    import os
+
+    from hf_anon_mcp import config
+    from hf_anon_mcp.paths import normalize_roots_env, roots_from_env
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    assert roots_from_env(f"{a}{os.pathsep}{b}") == [a, b]
+    assert roots_from_env(json.dumps([str(a)])) == [a]
+    monkeypatch.setenv("HF_ANON_MCP_ROOTS", f"{a}{os.pathsep}{b}")
+    config.get_settings.cache_clear()
+    try:
+        normalize_roots_env()
+        assert config.get_settings().allowed_roots() == [a.resolve(), b.resolve()]
+        server = build_server()  # settings from the environment: no SettingsError on the a:b form
+
+        async def steps(c):
+            return await c.call_tool("scan_dataset", {"request": {"source": str(tmp_path / "elsewhere.csv")}})
+        r = _call(server, "legacy", steps)
+    finally:
+        config.get_settings.cache_clear()
+    assert r.is_error and "outside the allowed roots" in r.content[0].text and str(b) in r.content[0].text
+
+
+def test_hub_ids_are_not_paths_but_local_folders_win(tmp_path, monkeypatch):
+    from hf_anon_mcp.server import Face
+
+    monkeypatch.chdir(tmp_path.parent)
+    face = Face(Settings(reports_dir=tmp_path / ".reports"), [tmp_path])
+    assert face.source("alice/tickets") == "alice/tickets"
+    (tmp_path / "alice" / "tickets").mkdir(parents=True)
+    assert face.source("alice/tickets") == str((tmp_path / "alice" / "tickets").resolve())
+
+
+def test_mcp_dev_can_find_a_server_without_building_one_at_import():
+    import hf_anon_mcp.server as module
+    from mcp.server.mcpserver import MCPServer
+
+    assert "server" not in vars(module)
+    assert isinstance(module.server, MCPServer)
+
+
+def test_push_results_are_capped_riskiest_first():
+    from hf_anon_mcp.hub.models import PushFile, PushFinding, PushResult
+    from hf_anon_mcp.models import RiskLevel
+    from hf_anon_mcp.server import MAX_PUSH_ITEMS, cap_push
+
+    findings = [PushFinding(path_in_repo="data/wide.parquet", column=f"col_{i:03d}", entity_type="EMAIL_ADDRESS",
+                            count=i + 1, risk=RiskLevel.medium) for i in range(300)]
+    findings.append(PushFinding(path_in_repo="README.md", entity_type="SECRET_HF_TOKEN", count=1,
+                                risk=RiskLevel.high))
+    result = PushResult(repo_id="alice/wide", repo_url="http://hub/datasets/alice/wide", uploaded=False,
+                        repo_existed=False, visibility_before="missing", rows=2, residual_risk=RiskLevel.high,
+                        files=[PushFile(path_in_repo=f"data/{i}.parquet", size=1, kind="data", scanned=True)
+                               for i in range(500)], findings=findings, actions=["create private dataset repo"])
+    capped, cut = cap_push(result)
+    assert cut and len(capped.files) == len(capped.findings) == MAX_PUSH_ITEMS
+    assert capped.findings[0].entity_type == "SECRET_HF_TOKEN" and capped.findings[1].count == 300
+    assert len(capped.model_dump_json()) < 16_000
+    assert cap_push(capped)[1] is False
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_a_call_abandoned_by_its_client_stops_its_job_and_writes_nothing(tmp_path, mode):
+    import threading
+    import time
+
+    src = tmp_path / "dev.jsonl"
+    src.write_bytes(PII_DEV.read_bytes())
+
+    async def steps(c):
+        with anyio.move_on_after(1.0):  # the client gives up before the job_id is handed out
+            await c.call_tool("anonymize_dataset", {"request": {
+                "source": "dev.jsonl", "output": "gone.parquet", "batch_size": 20, "verify": False}})
+        return None
+    _call(_server(tmp_path), mode, steps)
+    deadline = time.monotonic() + 60
+    while any(t.name.startswith("job-") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(t.name.startswith("job-") for t in threading.enumerate())
+    assert not (tmp_path / "gone.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".hfanon-" in p.name] == []
