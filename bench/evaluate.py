@@ -8,7 +8,8 @@ recall and over-redaction of `../shared/bin/pii_removal_score.py` (placeholders)
 
 Span rule: a labelled span is found when a predicted span of the same (mapped) type covers at least half of its
 characters; a predicted span is correct when at least half of its characters fall in labelled spans of its type.
-Only the entity types labelled in a dataset are scored on it. Data is read from ../shared/data (never copied).
+Only the entity types labelled in a dataset are scored on it. On the secrets set, `fp_rows_over_redaction` is the
+share of tokens touched in the rows labelled false positive (placeholders, example keys). Data is read from ../shared/data (never copied).
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ def main() -> None:
             spans, outputs = run(texts)
             elapsed = time.perf_counter() - started
             removal = score(rows, [{"text": o} for o in outputs])
+            fp = [(r, o) for r, o in zip(rows, outputs) if r.get("label") == "fp"]
+            if fp:  # rows a scanner should leave alone: share of their tokens we touched
+                removal["fp_rows_over_redaction"] = score([r for r, _ in fp], [{"text": o} for _, o in fp])[
+                    "over_redaction"]
             report[name][engine] = {"spans": span_scores(rows, spans), "removal": removal,
                                     "rows_per_s": round(len(rows) / elapsed, 1)}
         print_dataset(name, report[name], len(rows))
@@ -146,7 +151,9 @@ def print_dataset(name: str, res: dict, n: int) -> None:
         rv = rem_v[raw[0]]["removal_recall"] if raw else None
         print(f"{t:<18} {s['gold']:>5} | {s['precision']:>6} {s['recall']:>6} {s['f2']:>7} | {sv['precision']:>6} "
               f"{sv['recall']:>6} {sv['f2']:>6} | {ro!s:>12} {rv!s:>11}")
-    for key in ("direct_recall", "quasi_recall", "all_recall", "over_redaction"):
+    for key in ("direct_recall", "quasi_recall", "all_recall", "over_redaction", "fp_rows_over_redaction"):
+        if key not in o["removal"]:
+            continue
         print(f"{key:<18} ours {o['removal'][key]!s:>7}   vanilla {v['removal'][key]!s:>7}")
 
 

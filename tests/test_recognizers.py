@@ -6,8 +6,9 @@ import pytest
 
 from hf_anon_mcp.engine.analyzer import EngineConfig
 from hf_anon_mcp.engine.detect import analyze_texts
-from hf_anon_mcp.engine.recognizers import (AnyCardNumberRecognizer, GazetteerNameRecognizer, HandleRecognizer,
-                                            StreetAddressRecognizer, TitledNameRecognizer, first_names)
+from hf_anon_mcp.engine.addresses import StreetAddressRecognizer
+from hf_anon_mcp.engine.names import GazetteerNameRecognizer, HandleRecognizer, TitledNameRecognizer, first_names
+from hf_anon_mcp.engine.recognizers import AnyCardNumberRecognizer
 
 PATTERNS = EngineConfig(patterns_only=True)
 
