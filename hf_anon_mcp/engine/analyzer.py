@@ -20,6 +20,7 @@ from spacy.tokens import Doc
 from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
 from hf_anon_mcp.engine.entities import NER_ONLY_ENTITIES
 from hf_anon_mcp.engine.offline import use_bundled_suffix_list
+from hf_anon_mcp.engine.phones import PhoneNumberRecognizer
 from hf_anon_mcp.engine.recognizers import build_extra_recognizers
 from hf_anon_mcp.engine.secrets import build_secret_recognizers
 from hf_anon_mcp.errors import InputError
@@ -146,7 +147,7 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
         languages=[config.language], nlp_engine=nlp_engine, countries=list(config.countries)
     )
     registry.remove_recognizer("PhoneRecognizer")
-    registry.add_recognizer(PhoneRecognizer(supported_regions=phone_regions(config.countries)))
+    registry.add_recognizer(PhoneNumberRecognizer(phone_regions(config.countries), config.language))
     for recognizer in [*build_extra_recognizers(), *build_secret_recognizers()]:
         registry.add_recognizer(recognizer)
     log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
@@ -156,8 +157,8 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
 def phone_regions(countries: tuple[str, ...]) -> tuple[str, ...]:
     """phonenumbers regions: Presidio's default eight plus the configured countries (`uk` is `GB` there).
 
-    Only the US region lost a third of the dev file's (international) phone numbers; the cost of eight passes is
-    paid only on cells with 7+ digits (see `detect.candidate_entities`).
+    Only the US region lost a third of the dev file's (international) phone numbers; regions are tried in turn
+    only for digit-group candidates (see `engine.phones`).
     """
     configured = ("GB" if c.lower() == "uk" else c.upper() for c in countries)
     return tuple(dict.fromkeys([*PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS, *configured]))
