@@ -36,6 +36,7 @@ def test_phone_numbers_found_whole(text, expected):
     "IBAN DE89370400440532013000 attached",  # digits inside a code
     "upgrade to version 1.2.3.4567890 first",  # dotted version
     "we sold 1234567 units in 2019",  # a count, not a valid number, no phone word
+    "her social security number is 512-44-8391",  # SSN shape, even after "number"
 ])
 def test_not_phones(text):
     assert _phones(text) == []

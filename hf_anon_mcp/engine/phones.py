@@ -22,9 +22,10 @@ _CANDIDATE = re.compile(
 # Words that announce a phone number just before it (`Phone:`, `call me on`, `Fax`, `reach me at`).
 _CONTEXT = re.compile(
     r"(?:phone|mobile|cell|tel|telephone|fax|desk|call|ring|text|sms|whats ?app|contact|reach|dial|answering|"
-    r"number|no\.|hotline|helpline|landline|registered)\b[^\n\d]{0,20}(?:\n[^\n\d]{0,3})?$",
+    r"my number|hotline|helpline|landline|registered)\b[^\n\d]{0,20}(?:\n[^\n\d]{0,3})?$",
     re.IGNORECASE,
 )
+_SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")  # US social security numbers, not a phone format
 _DOTTED_SINGLE = re.compile(r"(?:^|\.)\d\.")  # 1.2.3.4567: versions and section numbers, not phones
 _EXT = re.compile(r"\s?(?:x|ext\.?|#)\s?\d{1,6}$")
 _DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}$")
@@ -53,7 +54,8 @@ class PhoneNumberRecognizer(LocalRecognizer):
         for match in _CANDIDATE.finditer(text):
             value = match.group().rstrip(" (")
             digits = sum(c.isdigit() for c in _EXT.sub("", value))
-            if not 7 <= digits <= 15 or _DATE_LIKE.match(value) or _DOTTED_SINGLE.search(value):
+            if not 7 <= digits <= 15 or _DATE_LIKE.match(value) or _DOTTED_SINGLE.search(value) \
+                    or _SSN_SHAPE.match(value):
                 continue
             announced = _CONTEXT.search(text, max(0, match.start() - 40), match.start()) is not None
             if announced:
