@@ -1,7 +1,7 @@
 """Speed benchmark: scan and anonymize against vanilla Presidio batch, in the same run, on generated rows.
 
     .venv/bin/python bench/speed.py --rows 20000 200000 [--vanilla-max-rows 20000] [--only ours|vanilla]
-    .venv/bin/python bench/speed.py --rows 200000 --only ours --select "anonymize, 2,patterns-only, 2"
+    .venv/bin/python bench/speed.py --rows 200000 --only ours --select "anonymize, 2 worker" "patterns-only, 2"
 
 Each measurement runs in a fresh process (model load included in wall time, reported separately), sampling the
 resident memory of the whole process tree (workers included) every 0.1 s for the peak. Prints one table.
@@ -113,7 +113,8 @@ def main() -> None:
     parser.add_argument("--vanilla-max-rows", type=int, default=20000,
                         help="vanilla Presidio is slow: measure it on at most this many rows")
     parser.add_argument("--only", choices=["ours", "vanilla"])
-    parser.add_argument("--select", help="comma-separated substrings: run only the runs whose name has one")
+    parser.add_argument("--select", nargs="+",
+                        help="substrings: run only the runs whose name contains one, e.g. 'anonymize, 2 worker'")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hfanon-bench-"))
     lines = [f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
@@ -139,7 +140,7 @@ def main() -> None:
                 runs.append((f"vanilla Presidio {mode} ({limit} rows)",
                              [PY, "-c", VANILLA, mode, str(src), str(limit)]))
         if args.select:
-            runs = [(name, cmd) for name, cmd in runs if any(k in name for k in args.select.split(","))]
+            runs = [(name, cmd) for name, cmd in runs if any(k in name for k in args.select)]
         for name, cmd in runs:
             r = measure(cmd)
             rate = r["rows"] / r["work_s"] if r["work_s"] else float("inf")
