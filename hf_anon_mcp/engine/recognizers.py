@@ -11,6 +11,7 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
 from hf_anon_mcp.engine.addresses import build_address_recognizers
 from hf_anon_mcp.engine.names import build_name_recognizers
+from hf_anon_mcp.engine.quasi import build_quasi_recognizers
 
 
 class AnyCardNumberRecognizer(CreditCardRecognizer):
@@ -35,4 +36,5 @@ class AnyCardNumberRecognizer(CreditCardRecognizer):
 
 def build_extra_recognizers() -> list[EntityRecognizer]:
     """Our PII recognizers (secrets live in `engine.secrets`)."""
-    return [AnyCardNumberRecognizer(), *build_address_recognizers(), *build_name_recognizers()]
+    return [AnyCardNumberRecognizer(), *build_address_recognizers(), *build_name_recognizers(),
+            *build_quasi_recognizers()]
