@@ -13,6 +13,7 @@ from presidio_analyzer import PatternRecognizer, RecognizerResult
 
 from hf_anon_mcp.engine.addresses import extend_addresses
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
+from hf_anon_mcp.engine.names import extend_names
 from hf_anon_mcp.engine.postprocess import refine
 
 
@@ -67,7 +68,7 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
     def run(text: str, artifacts) -> None:
         results = analyzer.analyze(text=text, entities=candidate_entities(text, everything),
                                    nlp_artifacts=artifacts, **kwargs)
-        found[text] = resolve_overlaps(extend_addresses(text, refine(text, results)))
+        found[text] = resolve_overlaps(extend_addresses(text, extend_names(text, refine(text, results))))
 
     if config.patterns_only:
         for text in unique:

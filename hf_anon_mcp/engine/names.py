@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
 
 class HandleRecognizer(PatternRecognizer):
     """`@handles` name people on social media: usernames are identifiers too. An `@` preceded by a word
@@ -49,7 +50,16 @@ def first_names() -> frozenset[str]:
                 continue
             names.update(n.lower() for n in (values.keys() if isinstance(values, dict) else values)
                          if isinstance(n, str) and n[:1].isalpha() and len(n) > 2)
-    return frozenset(names - _COMMON_WORDS)
+    return frozenset(names - common_words())
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """English words that are also someone's first name somewhere: spaCy's stop words, Faker's English lorem
+    vocabulary, and our own list of calendar, colour, family, royal and faith words."""
+    from faker.providers.lorem.en_US import Provider as Lorem
+
+    return frozenset(STOP_WORDS) | {w.lower() for w in Lorem.word_list} | _COMMON_WORDS
 
 
 # Capitalised sentence starts that are also first names somewhere ("Will", "May", "Grace") are not names alone;
@@ -60,6 +70,13 @@ _COMMON_WORDS = frozenset({
     "long", "young", "north", "south", "east", "west", "china", "india", "paris", "london", "victoria", "georgia",
     "carolina", "virginia", "florence", "jordan", "israel", "chad", "del", "van", "von", "der", "den", "sun",
     "star", "sky", "love", "angel", "christian", "royal", "lady", "don", "ali", "max", "per", "man", "can",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january", "february", "march", "july", "september", "october",
+    "november", "december", "princess", "prince", "queen", "lord", "male", "female", "sister", "brother", "baby",
+    "silver", "gold", "golden", "orange", "green", "red", "blue", "brown", "black", "white", "pink", "violet",
+    "tiny", "fate", "jail", "wood", "bird", "charity", "marry", "viva", "tan", "marine", "kit", "til", "justice",
+    "peace", "brain", "gal", "link", "jet", "sad", "darling", "tab", "berry", "muslim", "jewish", "catholic",
+    "french", "english", "roman", "general", "true", "chance", "beat", "sterling", "honey", "sugar", "candy",
 })
 _TWO_CAPS = re.compile(r"\b([A-ZÀ-Þ][a-zà-ÿ]{2,})(\s+[A-ZÀ-Þ]\.)?\s+([A-ZÀ-Þ][\w'-]{1,})\b")
 
@@ -84,3 +101,156 @@ class GazetteerNameRecognizer(LocalRecognizer):
 def build_name_recognizers() -> list[EntityRecognizer]:
     """Our name recognizers, registered by `engine.recognizers.build_extra_recognizers`."""
     return [HandleRecognizer(), TitledNameRecognizer(), GazetteerNameRecognizer()]
+
+
+# ---- growing and propagating PERSON findings (a post-processing step, after Presidio) ----
+
+_CAP = r"[A-ZÀ-Þ][\w'’-]+"
+_ANY = r"[^\W\d_][\w'’-]+"
+# Cue phrases that introduce a name: the name is the (capitalised) words that follow, or precede "lives on".
+_CUES = [r"\bmy name is", r"\bmy name's", r"\bcalls? me", r"\bnamed (?:him|her|them)", r"\bmaiden name (?:is|was)",
+         r"\bsaid", r"\b(?:follow(?:ing)? up|spoke|speak|talk(?:ed)?) (?:with|to)",
+         r"\b(?:starring|directed by|written by|signed by)"]
+_CUED = re.compile(rf"(?i:{'|'.join(_CUES)})\s+({_CAP}(?:\s+[A-ZÀ-Þ]\.?(?=\s))?(?:\s+{_CAP}){{0,2}})")
+_CUED_LOWER = re.compile(rf"(?:{'|'.join(_CUES)})\s+({_ANY}(?:\s+[a-z]\.?(?=\s))?(?:\s+{_ANY})?)")
+_SAID_TO = re.compile(rf"\bsaid {_CAP} to ({_CAP})")
+_LIVES = re.compile(rf"(?m)(?:^|(?<=[.!?]\s))({_CAP}(?:\s+{_CAP})?)\s+(?:lives|lived) (?:on|in|at)\b")
+_LABEL = re.compile(r"(?m)^([A-ZÀ-Þ][\w'’-]+):[ \t]+\S")
+# Field keys look like dialogue labels ("Name: ...", "Date: ..."): never a speaker.
+_FIELD_KEYS = frozenset({
+    "name", "date", "time", "phone", "tel", "email", "mail", "address", "city", "country", "zip", "postcode", "note",
+    "notes", "subject", "from", "to", "cc", "re", "q", "a", "question", "answer", "title", "status", "id", "user",
+    "username", "password", "comment", "comments", "description", "summary", "location", "company", "age", "sex",
+    "gender", "dob", "birthday", "occupation", "job", "role", "website", "url", "source", "update", "edit", "warning",
+    "error", "info", "example", "result", "results", "output", "input", "step", "tip", "tl", "ps", "nb", "re", "fwd",
+    "hi", "hello", "hey", "dear", "thanks", "thank", "welcome", "congrats", "cheers", "regards", "yes", "no",
+    "ok", "okay", "sorry", "please", "yesterday", "today", "tomorrow", "tonight", "president", "minister", "senator",
+    "author", "reviewer", "customer", "agent", "patient", "doctor", "nurse", "bot", "assistant", "system", "human",
+})
+
+
+def extend_names(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Names the NER model half-saw or saw once: add cue-introduced names, dialogue speakers, the rest of a partly
+    found name (`Ryan` -> `Ryan P Costa`), and every other mention of a found name's words in the same text
+    (`directed by Maciej Borkowski and starring Borkowski`)."""
+    lowercase = not any(c.isupper() for c in text)
+    extra = _cued_names(text, lowercase) + _speakers(text, results)
+    if lowercase:
+        extra += _lowercase_full_names(text)
+    else:
+        extra += _single_first_names(text)
+    grown = [_grow(text, r) if r.entity_type == "PERSON" else r for r in results]
+    extra = _not_contained(extra, grown)
+    persons = [r for r in grown + extra if r.entity_type == "PERSON"]
+    if not persons:
+        return grown
+    return grown + extra + _mentions(text, persons, grown + extra, lowercase)
+
+
+def _not_contained(new: list[RecognizerResult], known: list[RecognizerResult]) -> list[RecognizerResult]:
+    """New spans not inside a known span nor an earlier new one (longest first); overlaps merge later."""
+    kept: list[RecognizerResult] = []
+    for r in sorted(new, key=lambda r: r.start - r.end):
+        if not any(k.start <= r.start and r.end <= k.end for k in (*known, *kept)):
+            kept.append(r)
+    return kept
+
+
+def _person(start: int, end: int, score: float = 0.6) -> RecognizerResult:
+    return RecognizerResult("PERSON", start, end, score)
+
+
+def _is_word(token: str) -> bool:
+    low = token.lower()
+    return low in common_words() or low in _FIELD_KEYS
+
+
+def _cued_names(text: str, lowercase: bool) -> list[RecognizerResult]:
+    out = []
+    for pattern in (_CUED_LOWER if lowercase else _CUED, _SAID_TO, _LIVES):
+        for m in pattern.finditer(text):
+            start, end = _trim_words(text, m.start(1), m.end(1))
+            if end > start:
+                out.append(_person(start, end))
+    return out
+
+
+def _trim_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Cut a cued span at its first common word (`said Gladys to` keeps `Gladys`)."""
+    pos = start
+    for m in re.finditer(r"\S+", text[start:end]):
+        if _is_word(m.group().strip(".'’")):
+            break
+        pos = start + m.end()
+    return start, pos
+
+
+def _speakers(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """`Ella: What a wife.` / `Destiny: Remember me?`: in a text of two or more labelled lines where one label is
+    a known first name or a found person, every label that is not a field key (`Name:`, `Date:`) is a speaker."""
+    labels = [m for m in _LABEL.finditer(text) if m.group(1).lower() not in _FIELD_KEYS]
+    if len(labels) < 2:
+        return []
+    names = first_names()
+    person_starts = {r.start for r in results if r.entity_type == "PERSON"}
+    if not any(m.group(1).lower() in names or m.start(1) in person_starts for m in labels):
+        return []
+    return [_person(m.start(1), m.end(1)) for m in labels if not _is_word(m.group(1))]
+
+
+_LOWER_FULL = re.compile(r"\b([a-zà-ÿ]{3,})(\s+[a-z]\.?)?\s+([a-zà-ÿ][\w'’-]{2,})\b")
+
+
+def _lowercase_full_names(text: str) -> list[RecognizerResult]:
+    """In all-lowercase text, a known first name followed by a word that is not a common word (`patricia
+    desrosiers`)."""
+    names = first_names()
+    return [_person(m.start(), m.end(), 0.5) for m in _LOWER_FULL.finditer(text)
+            if m.group(1) in names and not _is_word(m.group(1)) and not _is_word(m.group(3))]
+
+
+_SINGLE = re.compile(r"(?<![\w@#])[A-ZÀ-Þ][a-zà-ÿ]{2,}(?![\w'’-])")
+
+
+def _single_first_names(text: str) -> list[RecognizerResult]:
+    """A capitalised known first name standing alone (`Kelsey you should...`), common English words excepted."""
+    names = first_names()
+    return [_person(m.start(), m.end(), 0.45) for m in _SINGLE.finditer(text)
+            if m.group().lower() in names and not _is_word(m.group())]
+
+
+_BEFORE = re.compile(rf"({_ANY})[ \t]+$")
+_AFTER = re.compile(rf"^(?:[ \t]+[A-ZÀ-Þ]\.?)?[ \t]+{_CAP}")
+
+
+def _grow(text: str, r: RecognizerResult) -> RecognizerResult:
+    """Take in a capitalised (or known first-name) word just before a person, and `P Costa` just after one."""
+    start, end = r.start, r.end
+    before = _BEFORE.search(text, max(0, start - 40), start)
+    if before:
+        word = before.group(1)
+        sentence_start = re.search(r"(?:^|[.!?\n]\s*)$", text[:before.start(1)]) is not None
+        known = word.lower() in first_names() and (word[0].isupper() or not any(c.isupper() for c in text))
+        if not _is_word(word) and (known or (word[0].isupper() and not sentence_start)):
+            start = before.start(1)
+    after = _AFTER.match(text[end:end + 40])
+    if after and re.search(r"[ \t][A-ZÀ-Þ]\.?[ \t]", after.group()) and not _is_word(after.group().split()[-1]):
+        end += after.end()
+    if (start, end) == (r.start, r.end):
+        return r
+    return RecognizerResult("PERSON", start, end, r.score, r.analysis_explanation, r.recognition_metadata)
+
+
+def _mentions(text: str, persons: list[RecognizerResult], found: list[RecognizerResult],
+              lowercase: bool) -> list[RecognizerResult]:
+    """Every other occurrence of a found name's words (not common words) is the same person."""
+    words = {w for r in persons for w in re.findall(r"[^\W\d_][\w'’-]{2,}", text[r.start:r.end])
+             if not _is_word(w)}
+    if not words:
+        return []
+    covered = [(r.start, r.end) for r in found]
+    flags = re.IGNORECASE if lowercase else 0
+    pattern = re.compile(r"(?<![\w@])(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+                         + r")(?![\w'’-])", flags)
+    return [_person(m.start(), m.end(), 0.5) for m in pattern.finditer(text)
+            if not any(s <= m.start() < e for s, e in covered)]
