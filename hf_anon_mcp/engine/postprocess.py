@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from presidio_analyzer import RecognizerResult
 
 # Technical words the small NER model takes for organisations or people ("IBAN", "SSN", "PIN").
@@ -9,15 +11,30 @@ _NOT_NAMES = frozenset({"iban", "ssn", "pin", "cvv", "cvc", "id", "url", "ip", "
                         "atm", "otp", "faq", "pdf", "sms", "gps", "utc", "gmt", "email", "e-mail", "tel", "fax",
                         "zip", "po", "apt", "suite", "n/a"})
 _NER_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
+# Code, not a name: brackets, quotes or `=` (`key="ClearTextPassword`), an UPPER_SNAKE constant (`SNYK_TOKEN`), a
+# dotted or slashed path (`Swift.Bool`, `external-secrets.io/v1beta1`). Handles and CamelCase user names
+# (`@Louis_Tomlinson`, `MildredGaddis`) look like code too but are people: they stay.
+_CODE_LIKE = re.compile(r"[=(){}\[\]<>\"$;]|^[A-Z0-9]+(?:_[A-Z0-9]+)+$|[^\W_]{2}[./][^\W_]{2}")
 
 
 def refine(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Drop NER findings that are technical acronyms or hold no letters (digit groups tagged ORGANIZATION)."""
-    kept = []
-    for r in results:
-        if r.entity_type in _NER_TYPES:
-            value = text[r.start:r.end].strip(" .,:;'\"()")
-            if value.lower() in _NOT_NAMES or not any(c.isalpha() for c in value):
-                continue
-        kept.append(r)
-    return kept
+    """Drop NER findings that are technical acronyms, code identifiers or hold no letters (digit groups tagged
+    ORGANIZATION), and URLs cut out of a longer word (`os.environ.ge` in `os.environ.get(`)."""
+    return [r for r in results if not _spurious(text, r)]
+
+
+def _spurious(text: str, r: RecognizerResult) -> bool:
+    value = text[r.start:r.end]
+    if r.entity_type in _NER_TYPES:
+        bare = value.strip(" .,:;'\"()")
+        if bare.lower() in _NOT_NAMES or not any(c.isalpha() for c in bare):
+            return True
+        return _from_ner(r) and "@" not in bare and _CODE_LIKE.search(bare) is not None
+    if r.entity_type == "URL" and "://" not in value and not value.lower().startswith("www."):
+        after = text[r.end:r.end + 1]
+        return (after.isalnum() or after in "_(") if after else False
+    return False
+
+
+def _from_ner(r: RecognizerResult) -> bool:
+    return (r.recognition_metadata or {}).get("recognizer_name") == "SpacyRecognizer"
