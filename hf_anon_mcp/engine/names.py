@@ -241,6 +241,11 @@ def _grow(text: str, r: RecognizerResult) -> RecognizerResult:
     return RecognizerResult("PERSON", start, end, r.score, r.analysis_explanation, r.recognition_metadata)
 
 
+# A whole word that could be a name, not inside a handle or a longer word: scanning tokens against a set avoids
+# compiling one regex per text (which also evicted other modules' patterns from `re`'s cache).
+_NAME_TOKEN = re.compile(r"(?<![\w@])[^\W\d_][\w'’-]*")
+
+
 def _mentions(text: str, persons: list[RecognizerResult], found: list[RecognizerResult],
               lowercase: bool) -> list[RecognizerResult]:
     """Every other occurrence of a found name's words (not common words) is the same person."""
@@ -248,9 +253,9 @@ def _mentions(text: str, persons: list[RecognizerResult], found: list[Recognizer
              if not _is_word(w)}
     if not words:
         return []
+    if lowercase:
+        words = {w.lower() for w in words}
     covered = [(r.start, r.end) for r in found]
-    flags = re.IGNORECASE if lowercase else 0
-    pattern = re.compile(r"(?<![\w@])(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True))
-                         + r")(?![\w'’-])", flags)
-    return [_person(m.start(), m.end(), 0.5) for m in pattern.finditer(text)
-            if not any(s <= m.start() < e for s, e in covered)]
+    return [_person(m.start(), m.end(), 0.5) for m in _NAME_TOKEN.finditer(text)
+            if (m.group().lower() if lowercase else m.group()) in words
+            and not any(s <= m.start() < e for s, e in covered)]
