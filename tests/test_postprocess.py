@@ -27,6 +27,11 @@ def _url(text: str, value: str) -> RecognizerResult:
     ("apiVersion: external-secrets.io/v1beta1", "external-secrets.io/v1beta1"),
     ("let flag: Swift.Bool = true", "Swift.Bool"),
     ("Withdraw cash at the ATM today", "ATM"),
+    ("sgp_652d9a2e48FC7E!FcDbEA1BC2E2A6CE23cFe7F7D", "sgp_652d9a2e48FC7E"),
+    ('notes = "Maven - io.jsonwebtoken:jjwt-jackson-0.11.2"', "jjwt-jackson-0.11.2"),
+    ("glpat-XXXXXXXXXXX-XXXXXXXX", "glpat-XXXXXXXXXXX-XXXXXXXX"),
+    ('public static final String API_ORG_EXIST = "x";', "String API_ORG_EXIST"),
+    ("$config = array(", "config"),
 ])
 def test_code_and_acronyms_from_ner_are_dropped(text, value):
     assert refine(text, [_ner(text, value)]) == []
@@ -38,6 +43,9 @@ def test_code_and_acronyms_from_ner_are_dropped(text, value):
     ("Mo_lee is here", "Mo_lee"),
     ("We flew to the U.S. last May", "U.S."),
     ("Ask Dr. Alan Ruiz", "Alan Ruiz"),
+    ("Agent 47 met Area 51 staff", "Agent 47"),
+    ("Grab a 7-Eleven coffee", "7-Eleven"),
+    ("Signed, Maxx Power", "Maxx Power"),
 ])
 def test_people_and_places_stay(text, value):
     finding = _ner(text, value)
@@ -56,3 +64,11 @@ def test_urls_cut_out_of_a_longer_word_are_dropped_real_ones_stay():
     prose = "see example.com/x, www.foo.org or https://a.io/path."
     kept = [_url(prose, v) for v in ("example.com/x", "www.foo.org", "https://a.io/path")]
     assert refine(prose, kept) == kept
+
+
+def test_long_digit_runs_are_not_dates_but_dates_stay():
+    token = '"token4": "xoxp-572370529330-573807301142-572331691188-####"'
+    assert refine(token, [_ner(token, "572370529330-573807301142", "DATE_TIME")]) == []
+    date = "Born on 20211021, moved on 12 May 2020"
+    kept = [_ner(date, "20211021", "DATE_TIME"), _ner(date, "12 May 2020", "DATE_TIME")]
+    assert refine(date, kept) == kept

@@ -12,9 +12,14 @@ _NOT_NAMES = frozenset({"iban", "ssn", "pin", "cvv", "cvc", "id", "url", "ip", "
                         "zip", "po", "apt", "suite", "n/a"})
 _NER_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
 # Code, not a name: brackets, quotes or `=` (`key="ClearTextPassword`), an UPPER_SNAKE constant (`SNYK_TOKEN`), a
-# dotted or slashed path (`Swift.Bool`, `external-secrets.io/v1beta1`). Handles and CamelCase user names
-# (`@Louis_Tomlinson`, `MildredGaddis`) look like code too but are people: they stay.
-_CODE_LIKE = re.compile(r"[=(){}\[\]<>\"$;]|^[A-Z0-9]+(?:_[A-Z0-9]+)+$|[^\W_]{2}[./][^\W_]{2}")
+# dotted or slashed path (`Swift.Bool`, `external-secrets.io/v1beta1`), a version (`jjwt-jackson-0.11.2`), a word
+# mixing letters and 2+ digits (`sgp_652d9a2e48FC7E`, `BcAeb6640ad7`), a masked run (`glpat-XXXXXXXX`).
+# Handles and CamelCase user names (`@Louis_Tomlinson`, `MildredGaddis`) look like code too but are people: they stay.
+_CODE_LIKE = re.compile(
+    r"[=(){}\[\]<>\"$;]|\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b|[^\W_]{2}[./][^\W_]{2}|\d+\.\d+\.\d"
+    r"|(?=[^\W_]*\d[^\W_]*\d)(?=[^\W_]*[^\W\d_][^\W_]*[^\W\d_])[^\W_]{5,}|([xX*#])\1{3}")
+# More digits in a row than any written date holds (`xoxp-572370529330-...` read as a date).
+_LONG_NUMBER = re.compile(r"\d{9}")
 
 
 def refine(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
@@ -29,7 +34,11 @@ def _spurious(text: str, r: RecognizerResult) -> bool:
         bare = value.strip(" .,:;'\"()")
         if bare.lower() in _NOT_NAMES or not any(c.isalpha() for c in bare):
             return True
-        return _from_ner(r) and "@" not in bare and _CODE_LIKE.search(bare) is not None
+        if not _from_ner(r) or "@" in bare:
+            return False
+        return _CODE_LIKE.search(bare) is not None or text[r.start - 1:r.start] == "$"
+    if r.entity_type == "DATE_TIME" and _from_ner(r):
+        return _LONG_NUMBER.search(value) is not None
     if r.entity_type == "URL" and "://" not in value and not value.lower().startswith("www."):
         after = text[r.end:r.end + 1]
         return (after.isalnum() or after in "_(") if after else False
