@@ -187,12 +187,13 @@ def test_jwt(recognizers):
 
 def test_basic_auth_and_connection_strings(recognizers):
     pw = rand(14)
+    # the user:password pair is the credential (account names identify people)
     assert_found(recognizers, f"git clone https://deploy:{pw}@git.example.org/repo.git",
-                 "SECRET_BASIC_AUTH", pw)
+                 "SECRET_BASIC_AUTH", f"deploy:{pw}")
     assert_found(recognizers, f"DATABASE_URL=postgres://app:{pw}@db.internal:5432/prod",
-                 "SECRET_CONNECTION_STRING_PASSWORD", pw)
+                 "SECRET_CONNECTION_STRING_PASSWORD", f"app:{pw}")
     assert_found(recognizers, f"mongodb+srv://svc:{pw}@cluster0.ab1cd.mongodb.net/?retryWrites=true",
-                 "SECRET_CONNECTION_STRING_PASSWORD", pw)
+                 "SECRET_CONNECTION_STRING_PASSWORD", f"svc:{pw}")
     assert_found(recognizers, f"REDIS_URL=redis://:{pw}@cache:6379/0",
                  "SECRET_CONNECTION_STRING_PASSWORD", pw)
     ado = f"Server=tcp:sql.local,1433;Initial Catalog=shop;User ID=sa;Password={pw};Encrypt=True;"
@@ -271,13 +272,25 @@ def test_is_placeholder_unit():
     assert not is_placeholder(rand(40, B64))
 
 
+def test_token_headers_and_access_ids(recognizers):
+    tok, acc = rand(16, string.hexdigits.lower()), "su" + rand(12)
+    assert_found(recognizers, f'curl -X POST https://api.test/tasks -H "Token: {tok}" -d "x=1"',
+                 "SECRET_AUTH_HEADER", tok)
+    assert_found(recognizers, f"curl --header 'X-Auth-Token: {tok}' https://api.test", "SECRET_AUTH_HEADER", tok)
+    assert_found(recognizers, f'sumologic.accessId = "{acc}"', "SECRET_GENERIC", acc)
+    assert_found(recognizers, f"export SUMOLOGIC_ACCESSID={acc}", "SECRET_GENERIC", acc)
+    # a header-looking word outside a header, and a plain number as an access id, are not secrets
+    for text in ("the token: 1234567890 expired", "access_id = 12345"):
+        assert not run(recognizers, text), text
+
+
 def test_through_analyzer_engine(engine):
     hf, pw, tok = fake_hf(), rand(16), fake_jwt()
     text = f"HF={hf} url=postgresql://u:{pw}@h/db jwt={tok}"
     results = engine.analyze(text=text, language="en")
     got = spans(results, text)
     assert ("SECRET_HF_TOKEN", hf) in got
-    assert ("SECRET_CONNECTION_STRING_PASSWORD", pw) in got
+    assert ("SECRET_CONNECTION_STRING_PASSWORD", f"u:{pw}") in got
     assert ("SECRET_JWT", tok) in got
     only = engine.analyze(text=text, language="en", entities=["SECRET_JWT"])
     assert {r.entity_type for r in only} == {"SECRET_JWT"}

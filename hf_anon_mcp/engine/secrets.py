@@ -603,7 +603,8 @@ _KV_CONTEXT = re.compile(
 
 
 class UrlCredentialsRecognizer(EntityRecognizer):
-    """Password part of ``scheme://user:pass@host`` URLs.
+    """The ``user:pass`` part of ``scheme://user:pass@host`` URLs: the pair is the credential, and account names
+    (``john.smith``) identify people.
 
     Database / broker schemes (postgres, mongodb+srv, redis, amqp, …) give
     ``SECRET_CONNECTION_STRING_PASSWORD``; any other scheme gives
@@ -626,7 +627,7 @@ class UrlCredentialsRecognizer(EntityRecognizer):
         results = []
         for m in _URL_CRED_RE.finditer(text):
             pw = m.group("pw")
-            start, end = m.span("pw")
+            start, end = m.start("user") if m.group("user") else m.start("pw"), m.end("pw")
             # "user:pass@host" where pass itself contains '@': the host starts after the last '@'
             if len(pw) < 3 or is_placeholder(pw) or pw.isdigit() and len(pw) <= 5:
                 continue  # ":8080@" is a port, not a password
@@ -717,7 +718,8 @@ class KubernetesSecretRecognizer(_RuleRecognizer):
 # Authorization headers and CLI credentials
 # --------------------------------------------------------------------------
 _AUTH_HEADER_RE = _r(
-    r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+    r"(?i)(?:\b(?:proxy-)?authorization[\"']?\s*[:=]"
+    r"|(?:-H|--header)\s*[\"']?(?:x-)?(?:auth-|api-|access-|private-)?(?:token|key)\s*:|\bx-api-key\s*:)\s*[\"']?"
     r"(?:(?:bearer|basic|token|api-token|apikey|bot|digest|sso-key|key)\s+)?"
     r"(?P<v>[A-Za-z0-9._~+/\-]{8,}={0,3})"
 )
@@ -746,7 +748,7 @@ class AuthHeaderRecognizer(_RuleRecognizer):
 
     def __init__(self, name: str = "AuthHeaderRecognizer"):
         rules = (
-            _Rule("SECRET_AUTH_HEADER", _AUTH_HEADER_RE, MEDIUM, needles_ci=("authorization",),
+            _Rule("SECRET_AUTH_HEADER", _AUTH_HEADER_RE, MEDIUM, needles_ci=("authorization", "-h", "--header", "api-key"),
                   group=1, validator=_auth_ok, extend_right=False, name="authorization_header"),
             _Rule("SECRET_BASIC_AUTH", _CURL_USER_RE, MEDIUM, needles=("curl",), group=1,
                   min_len=4, extend_right=False, validator=_curl_ok, name="curl_user"),
@@ -762,7 +764,7 @@ _KEYWORD = (
     r"auth[_.\-]?token|auth[_.\-]?key|bearer[_.\-]?token|refresh[_.\-]?token|session[_.\-]?token|"
     r"secret[_.\-]?access[_.\-]?key|secret[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret|"
     r"private[_.\-]?key|master[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|"
-    r"token|credentials?|passw(?:or)?d|pwd|passphrase)"
+    r"access[_.\-]?(?:key[_.\-]?)?id|token|credentials?|passw(?:or)?d|pwd|passphrase)"
 )
 _KEY = r"(?P<key>(?P<kp>[A-Za-z0-9_.\-]*?)(?P<kw>" + _KEYWORD + r")\d{0,2})"
 _VALUE = (
@@ -812,7 +814,7 @@ class GenericSecretRecognizer(EntityRecognizer):
     """
 
     ENTITY = "SECRET_GENERIC"
-    _NEEDLES = ("key", "secret", "token", "pass", "pwd", "credential")
+    _NEEDLES = ("key", "secret", "token", "pass", "pwd", "credential", "access")
 
     def __init__(self, name: str = "GenericSecretRecognizer", supported_language: str = "en"):
         super().__init__(supported_entities=[self.ENTITY], name=name,
