@@ -65,3 +65,31 @@ def test_whole_engine_finds_repeated_mentions():
     text = "A film directed by Maciej Borkowski and starring Borkowski."
     (results,) = analyze_texts([text], EngineConfig())
     assert _people(text, results) == ["Borkowski", "Maciej Borkowski"]
+
+
+@pytest.mark.parametrize("text,names", [
+    ("omg poor emily ! plz can I get pinned", ["emily"]),                # lower-case first name, not a word
+    ("Jon is hilarious and you and Skhumba looked great", ["Skhumba"]),  # unknown capitalised word mid-sentence
+])
+def test_lower_case_first_names_and_unknown_capitalised_words(text, names):
+    found = _people(text, extend_names(text, []))
+    for name in names:
+        assert name in found, (name, found)
+
+
+@pytest.mark.parametrize("text", [
+    "the mason laid bricks while the butler waited",    # first names that are English words in lower case
+    "Ugh why does it rain on Mondays",                    # interjection at the start of a sentence
+    "our Teachers and Students Contributed the Biggest Flowers",  # inflected dictionary words
+    "that was Sooooo good lol",                           # stretched word, chat word
+])
+def test_words_are_not_names(text):
+    assert extend_names(text, []) == []
+
+
+def test_post_step_names_respect_the_entities_asked_for():
+    text = "my name is borna jerkovac, mail me at borna@example.org"
+    (everything,) = analyze_texts([text], EngineConfig())
+    (emails,) = analyze_texts([text], EngineConfig(entities=("EMAIL_ADDRESS",)))
+    assert "borna jerkovac" in _people(text, everything)
+    assert {r.entity_type for r in emails} == {"EMAIL_ADDRESS"}

@@ -8,6 +8,8 @@ from functools import lru_cache
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
+
 class HandleRecognizer(PatternRecognizer):
     """`@handles` name people on social media: usernames are identifiers too. An `@` preceded by a word
     character is an email address, not a handle. Tokenised corpora write `@ name`: one space is tolerated."""
@@ -77,6 +79,18 @@ _COMMON_WORDS = frozenset({
     "tiny", "fate", "jail", "wood", "bird", "charity", "marry", "viva", "tan", "marine", "kit", "til", "justice",
     "peace", "brain", "gal", "link", "jet", "sad", "darling", "tab", "berry", "muslim", "jewish", "catholic",
     "french", "english", "roman", "general", "true", "chance", "beat", "sterling", "honey", "sugar", "candy",
+    # chat words no dictionary lists
+    "lol", "lmao", "lmfao", "rofl", "omg", "idk", "smh", "pls", "plz", "haha", "hahaha", "hehe", "aww", "nah",
+    "hmm", "wtf", "tbh", "imo", "imho", "btw", "fyi", "ikr", "yall", "yay", "yup", "nope", "gonna", "gotta",
+    "wanna", "atleast", "dont", "cant", "wont", "didnt", "doesnt", "isnt", "ive", "thats", "whats", "app", "apps",
+    "bio", "blog", "vlog", "vlogs", "selfie", "emoji", "hashtag", "retweet", "tweet", "tweets", "online", "fave",
+    "collab", "mom", "mommy", "dad", "daddy", "bro", "sis", "fam", "homie", "homies", "guys", "dude",
+    # technical words no dictionary lists
+    "dataset", "datasets", "parquet", "jsonl", "json", "csv", "yaml", "toml", "github", "gitlab", "docker",
+    "kubernetes", "python", "pypi", "conda", "linux", "ubuntu", "macos", "windows", "android", "iphone", "ios",
+    "presidio", "spacy", "faker", "huggingface", "repo", "repos", "url", "urls", "api", "apis", "sdk", "cli",
+    "config", "configs", "metadata", "backend", "frontend", "login", "logout", "username", "email", "emails",
+    "google", "facebook", "twitter", "youtube", "instagram", "tiktok", "whatsapp", "linkedin", "reddit",
 })
 _TWO_CAPS = re.compile(r"\b([A-ZÀ-Þ][a-zà-ÿ]{2,})(\s+[A-ZÀ-Þ]\.)?\s+([A-ZÀ-Þ][\w'-]{1,})\b")
 
@@ -206,17 +220,63 @@ def _lowercase_full_names(text: str) -> list[RecognizerResult]:
     desrosiers`)."""
     names = first_names()
     return [_person(m.start(), m.end(), 0.5) for m in _LOWER_FULL.finditer(text)
-            if m.group(1) in names and not _is_word(m.group(1)) and not _is_word(m.group(3))]
+            if m.group(1) in names and not _english(m.group(1)) and not _is_word(m.group(3))]
 
 
-_SINGLE = re.compile(r"(?<![\w@#])[A-ZÀ-Þ][a-zà-ÿ]{2,}(?![\w'’-])")
+_SINGLE = re.compile(r"(?<![\w@#])[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ]{2,}(?![\w'’-])")
 
 
 def _single_first_names(text: str) -> list[RecognizerResult]:
-    """A capitalised known first name standing alone (`Kelsey you should...`), common English words excepted."""
+    """A known first name standing alone, common English words excepted: capitalised (`Kelsey you should...`),
+    or lower-case when it is no lower-case English word either (`poor emily`, not `a mason` nor `the butler`)."""
     names = first_names()
     return [_person(m.start(), m.end(), 0.45) for m in _SINGLE.finditer(text)
-            if m.group().lower() in names and not _is_word(m.group())]
+            if m.group().lower() in names and not _is_word(m.group())
+            and (m.group()[0].isupper() or not _english(m.group()))] + [
+        _person(m.start(), m.end(), 0.41) for m in _SINGLE.finditer(text)
+        if m.group()[0].isupper() and m.group().lower() not in names and not _english(m.group())
+        and not _SENTENCE_START.search(text, max(0, m.start() - 8), m.start())
+        and not _DETERMINER.search(text, max(0, m.start() - 8), m.start())]
+
+
+# A sentence, heading, list item or table cell starts here: a capital proves nothing (`Ugh`, `# Dataset card`).
+_SENTENCE_START = re.compile(r"(?:^|[.!?:\n\"#|*>(\[-]\s*)$")
+# `the Dataset`, `a Parquet file`: a determiner announces a thing, not a person.
+_DETERMINER = re.compile(r"(?i)\b(?:the|a|an|this|that|these|those|our|your|their|its|each|every|any|no)\s+$")
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """WordNet's English words (~90k, lower case): the lemma index the installed spaCy model ships for its
+    lemmatizer, read without loading the pipeline, so patterns-only mode can use it too."""
+    from spacy.lookups import Lookups
+    from spacy.util import get_package_path
+
+    path = next(get_package_path(DEFAULT_SPACY_MODEL).glob("*/lemmatizer/lookups"))
+    lookups = Lookups().from_disk(path)
+    irregular = lookups.get_table("lemma_exc")  # got, went, children
+    return frozenset(w for table in (lookups.get_table("lemma_index"), irregular) for words in table.values()
+                     for w in words)
+
+
+_ELONGATED = re.compile(r"(.)\1\1")
+
+
+def _english(word: str) -> bool:
+    """A dictionary word in some inflected form (`Teachers`, `Gets`, `Contributed`), or a stretched one
+    (`Pleaseee`)."""
+    low = word.lower()
+    if _ELONGATED.search(low) or _is_word(low):
+        return True
+    words = english_words()
+    stems = {low}
+    for suffix, add in (("s", ""), ("es", ""), ("ies", "y"), ("ed", ""), ("d", ""), ("ied", "y"), ("ing", ""),
+                        ("ing", "e"), ("ly", ""), ("ily", "y"), ("er", ""), ("r", ""), ("ier", "y"), ("est", ""),
+                        ("st", ""), ("iest", "y")):
+        if low.endswith(suffix):
+            stem = low[:-len(suffix)]
+            stems |= {stem + add, stem[:-1]} if stem[-1:] == stem[-2:-1] else {stem + add}  # bigg-est
+    return any(f in words for f in stems if len(f) > 1)
 
 
 _BEFORE = re.compile(rf"({_ANY})[ \t]+$")
@@ -229,7 +289,7 @@ def _grow(text: str, r: RecognizerResult) -> RecognizerResult:
     before = _BEFORE.search(text, max(0, start - 40), start)
     if before:
         word = before.group(1)
-        sentence_start = re.search(r"(?:^|[.!?\n]\s*)$", text[:before.start(1)]) is not None
+        sentence_start = _SENTENCE_START.search(text, max(0, before.start(1) - 8), before.start(1)) is not None
         known = word.lower() in first_names() and (word[0].isupper() or not any(c.isupper() for c in text))
         if not _is_word(word) and (known or (word[0].isupper() and not sentence_start)):
             start = before.start(1)
