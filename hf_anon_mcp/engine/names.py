@@ -252,7 +252,9 @@ def english_words() -> frozenset[str]:
     from spacy.lookups import Lookups
     from spacy.util import get_package_path
 
-    path = next(get_package_path(DEFAULT_SPACY_MODEL).glob("*/lemmatizer/lookups"))
+    path = next(get_package_path(DEFAULT_SPACY_MODEL).glob("*/lemmatizer/lookups"), None)
+    if path is None:  # a model without lemmatizer tables: no word is known, the name rules stay as before
+        return frozenset()
     lookups = Lookups().from_disk(path)
     irregular = lookups.get_table("lemma_exc")  # got, went, children
     return frozenset(w for table in (lookups.get_table("lemma_index"), irregular) for words in table.values()
