@@ -19,6 +19,7 @@ from spacy.tokens import Doc
 
 from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
 from hf_anon_mcp.engine.entities import NER_ONLY_ENTITIES
+from hf_anon_mcp.engine.gate import gate_pattern_recognizers
 from hf_anon_mcp.engine.offline import use_bundled_suffix_list
 from hf_anon_mcp.engine.phones import PhoneNumberRecognizer
 from hf_anon_mcp.engine.windowed import windowed_replacements
@@ -168,6 +169,7 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
     for recognizer in [*build_extra_recognizers(), *build_secret_recognizers()]:
         registry.add_recognizer(recognizer)
     unreachable = _drop_unreachable_patterns(registry, config.score_threshold) if config.patterns_only else set()
+    gate_pattern_recognizers(registry.recognizers)
     log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
     engine_class = PatternsOnlyAnalyzerEngine if config.patterns_only else AnalyzerEngine
     analyzer = engine_class(registry=registry, nlp_engine=nlp_engine, supported_languages=[config.language])
