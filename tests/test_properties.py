@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hf_anon_mcp.engine.analyzer import EngineConfig
@@ -70,6 +70,7 @@ def test_embedded_pii_is_detected_and_removed(text):
 
 @FAST
 @given(documents)
+@example("taj ; aa@aa.com")  # a placeholder's capitals once made a lower-case text look mixed-case
 def test_placeholders_are_idempotent(text):
     once, _ = _survivors(text, PATTERNS)
     twice, _ = _survivors(once, PATTERNS)

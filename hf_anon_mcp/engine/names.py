@@ -147,7 +147,7 @@ def extend_names(text: str, results: list[RecognizerResult]) -> list[RecognizerR
     """Names the NER model half-saw or saw once: add cue-introduced names, dialogue speakers, the rest of a partly
     found name (`Ryan` -> `Ryan P Costa`), and every other mention of a found name's words in the same text
     (`directed by Maciej Borkowski and starring Borkowski`)."""
-    lowercase = not any(c.isupper() for c in text)
+    lowercase = _all_lowercase(text)
     extra = _cued_names(text, lowercase) + _speakers(text, results)
     if lowercase:
         extra += _lowercase_full_names(text)
@@ -159,6 +159,15 @@ def extend_names(text: str, results: list[RecognizerResult]) -> list[RecognizerR
     if not persons:
         return grown
     return grown + extra + _mentions(text, persons, grown + extra, lowercase)
+
+
+# Our own placeholders (`<EMAIL_ADDRESS>`, `<PERSON_2>`) say nothing about how the writer uses capitals: ignoring
+# them keeps anonymizing twice the same as once.
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*[A-Z](?:_\d+)?>")
+
+
+def _all_lowercase(text: str) -> bool:
+    return not any(c.isupper() for c in _PLACEHOLDER.sub("", text))
 
 
 def _not_contained(new: list[RecognizerResult], known: list[RecognizerResult]) -> list[RecognizerResult]:
@@ -292,7 +301,7 @@ def _grow(text: str, r: RecognizerResult) -> RecognizerResult:
     if before:
         word = before.group(1)
         sentence_start = _SENTENCE_START.search(text, max(0, before.start(1) - 8), before.start(1)) is not None
-        known = word.lower() in first_names() and (word[0].isupper() or not any(c.isupper() for c in text))
+        known = word.lower() in first_names() and (word[0].isupper() or _all_lowercase(text))
         if not _is_word(word) and (known or (word[0].isupper() and not sentence_start)):
             start = before.start(1)
     after = _AFTER.match(text[end:end + 40])
