@@ -68,8 +68,11 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
     def run(text: str, artifacts) -> None:
         results = analyzer.analyze(text=text, entities=candidate_entities(text, everything),
                                    nlp_artifacts=artifacts, **kwargs)
-        extended = extend_addresses(text, extend_names(text, refine(text, results)))
-        # the post-steps add names and addresses whatever the policy asked for: keep what it asked for
+        results = refine(text, results)
+        if "PERSON" in everything:
+            results = extend_names(text, results)
+        # the address step adds address and postcode spans whatever the policy asked for: keep what it asked for
+        extended = extend_addresses(text, results)
         found[text] = resolve_overlaps([r for r in extended if r.entity_type in everything])
 
     if config.patterns_only:

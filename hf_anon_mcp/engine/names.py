@@ -236,16 +236,23 @@ _SINGLE = re.compile(r"(?<![\w@#])[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ]{2,}(?![\w'’-])"
 
 
 def _single_first_names(text: str) -> list[RecognizerResult]:
-    """A known first name standing alone, common English words excepted: capitalised (`Kelsey you should...`),
-    or lower-case when it is no lower-case English word either (`poor emily`, not `a mason` nor `the butler`)."""
-    names = first_names()
-    return [_person(m.start(), m.end(), 0.45) for m in _SINGLE.finditer(text)
-            if m.group().lower() in names and not _is_word(m.group())
-            and (m.group()[0].isupper() or not _english(m.group()))] + [
-        _person(m.start(), m.end(), 0.41) for m in _SINGLE.finditer(text)
-        if m.group()[0].isupper() and m.group().lower() not in names and not _english(m.group())
-        and not _SENTENCE_START.search(text, max(0, m.start() - 8), m.start())
-        and not _DETERMINER.search(text, max(0, m.start() - 8), m.start())]
+    """A word standing alone that is a name: a known first name, capitalised (`Kelsey you should...`) or lower-case
+    when it is no English word (`poor emily`, not `a mason`); or an unknown capitalised word that is no English
+    word, mid-sentence and not after a determiner (`you and Skhumba`, not `# Dataset` nor `the Parquet file`)."""
+    names, out = first_names(), []
+    for m in _SINGLE.finditer(text):
+        word = m.group()
+        if word.lower() in names:
+            if not _is_word(word) and (word[0].isupper() or not _english(word)):
+                out.append(_person(m.start(), m.end(), 0.45))
+        elif word[0].isupper() and not _english(word) and not _after_boundary(text, m.start()):
+            out.append(_person(m.start(), m.end(), 0.41))
+    return out
+
+
+def _after_boundary(text: str, pos: int) -> bool:
+    window = max(0, pos - 8)
+    return bool(_SENTENCE_START.search(text, window, pos) or _DETERMINER.search(text, window, pos))
 
 
 # A sentence, heading, list item or table cell starts here: a capital proves nothing (`Ugh`, `# Dataset card`).
@@ -273,6 +280,7 @@ def english_words() -> frozenset[str]:
 _ELONGATED = re.compile(r"(.)\1\1")
 
 
+@lru_cache(maxsize=65536)
 def _english(word: str) -> bool:
     """A dictionary word in some inflected form (`Teachers`, `Gets`, `Contributed`), or a stretched one
     (`Pleaseee`)."""

@@ -748,7 +748,7 @@ class AuthHeaderRecognizer(_RuleRecognizer):
 
     def __init__(self, name: str = "AuthHeaderRecognizer"):
         rules = (
-            _Rule("SECRET_AUTH_HEADER", _AUTH_HEADER_RE, MEDIUM, needles_ci=("authorization", "-h", "--header", "api-key"),
+            _Rule("SECRET_AUTH_HEADER", _AUTH_HEADER_RE, MEDIUM, needles_ci=("authorization", "-h", "api-key"),
                   group=1, validator=_auth_ok, extend_right=False, name="authorization_header"),
             _Rule("SECRET_BASIC_AUTH", _CURL_USER_RE, MEDIUM, needles=("curl",), group=1,
                   min_len=4, extend_right=False, validator=_curl_ok, name="curl_user"),
