@@ -215,6 +215,58 @@ def test_generic_assignment_value_only(recognizers, template):
     assert all(0.7 <= h.score <= 0.85 for h in hits)
 
 
+@pytest.mark.parametrize("template", [
+    'const HEROKU_KEY = "{v}"',
+    'const hubspotKey = "{v}"',
+    'SNYK_OAUTH_TOKEN = "{v}"',
+])
+def test_provider_key_names(recognizers, template):
+    """`*_KEY` named after a provider and `OAUTH_TOKEN` are credential keys; a UUID-shaped value behind them counts."""
+    value = "-".join(rand(n, "0123456789ABCDEF") for n in (8, 4, 4, 4, 12))
+    assert_found(recognizers, template.format(v=value), "SECRET_GENERIC", value)
+
+
+@pytest.mark.parametrize("text", [
+    'sort_key = "created_at"',
+    'cache_key = "user:42:profile:v2"',
+    'partition_key: "tenant-7"',
+    'monkey = "Banana123Banana123xyzQ"',
+    '"bucket_key": "SalesResults-1.2"',
+])
+def test_bare_key_needs_a_token_shaped_value(recognizers, text):
+    """A bare `key` names sort/cache/object keys too: short or dotted/colon values behind it are not secrets."""
+    assert not [r for r in run(recognizers, text) if r.entity_type == "SECRET_GENERIC"], text
+
+
+def test_counting_run_behind_a_credential_key(recognizers):
+    """`12345678` marks an example on its own, but not behind a credential key or a provider keyword."""
+    fake = "12345678-ABCD-ABCD-ABCD-1234567890AB"
+    assert is_placeholder(fake) and not is_placeholder(fake, keyed=True)
+    assert_found(recognizers, f'SNYK_TOKEN := "{fake}"', "SECRET_GENERIC", fake)
+    sonar = "sqp_12345678ABCDEFH1234567890ABCDEFH12345678"
+    assert_found(recognizers, f'SONAR_LOGIN := "{sonar}"', "SECRET_SONAR_TOKEN", sonar)
+    real = rand(40, string.ascii_lowercase + string.digits)
+    assert_found(recognizers, f"sonar.login={real}", "SECRET_SONAR_TOKEN", real)
+    # still kept: a template-looking or x-filled value behind the same keys
+    assert not run(recognizers, 'SNYK_TOKEN = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"')
+    assert not run(recognizers, "sonar.login=" + "x" * 40)
+
+
+def test_bedrock_keys(recognizers):
+    long_lived = "ABSK" + rand(128, B64) + "="
+    assert_found(recognizers, f"AWS_BEARER_TOKEN_BEDROCK={long_lived}", "SECRET_AWS_BEDROCK_KEY", long_lived)
+    short = "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t" + rand(60, B64)
+    assert_found(recognizers, f"export T={short}", "SECRET_AWS_BEDROCK_KEY", short)
+    assert not [r for r in run(recognizers, "ABSK" + rand(20)) if r.entity_type == "SECRET_AWS_BEDROCK_KEY"]
+
+
+def test_k8s_dockercfg_with_example_host(recognizers):
+    """A base64 JSON config is secret material even when its registry host reads `example`."""
+    cfg = base64.b64encode(json.dumps({"auths": {"https://example/v1/": {"auth": rand(12)}}}).encode()).decode()
+    text = f"apiVersion: v1\nkind: Secret\ndata:\n  .dockercfg: |\n    {cfg}\n"
+    assert_found(recognizers, text, "SECRET_KUBERNETES_SECRET", cfg)
+
+
 def test_auth_header(recognizers):
     tok = rand(40, ALNUM + "_-")
     text = f'curl -H "Authorization: Bearer {tok}" https://api.service.test/v1'

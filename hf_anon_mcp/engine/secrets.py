@@ -112,9 +112,12 @@ _PLACEHOLDER_MARKERS = re.compile(
     r"|^your|change[_\-]?me|example|placeholder|dummy|redacted|sample"
     r"|replace[_\-]?(?:me|with|this)|insert[_\-]|put[_\-]your|_here\b|here$"
     r"|(?:x{4}|\*{3}|#{3}|\.{3}|…|•{3})"
-    r"|abcdefgh|12345678"
+    r"|abcdefgh"
     r")"
 )
+# A counting run reads like an example, but a value behind a credential key or a provider keyword in that format
+# is replaced anyway (``SNYK_TOKEN = "12345678-ABCD-…"``): the key says credential, and replacing a fake costs nothing.
+_SEQUENTIAL = re.compile(r"12345678")
 # Template / variable references: never a literal secret.
 _TEMPLATE = re.compile(
     r"\$\{|\{\{|\{%|<%|\$\(|%\(|%s\b|^\$[A-Za-z_]|^<[^>]*>$|<[A-Za-z_ \-]+>"
@@ -137,14 +140,15 @@ def _longest_run(value: str) -> int:
     return best
 
 
-def is_placeholder(value: str) -> bool:
+def is_placeholder(value: str, keyed: bool = False) -> bool:
     """Return True for values that look like documentation placeholders.
 
     Used by every recognizer so that ``hf_xxxxxxxx…``, ``YOUR_API_KEY``,
     ``<token>``, ``${VAR}``/``{{var}}`` templates, ``os.environ[...]``
     references, ``changeme``, ``example`` keys, ``****`` masks and runs of a
     single repeated character are not reported (redacting them only adds
-    noise).  ``value`` may include a known token prefix.
+    noise).  ``value`` may include a known token prefix.  ``keyed``: the value
+    sits behind a credential key, so a counting run alone does not excuse it.
     """
     v = value.strip().strip("\"'`")
     if not v:
@@ -159,7 +163,8 @@ def is_placeholder(value: str) -> bool:
     body = re.sub(r"^[A-Za-z]{2,8}[_\-.]", "", v)  # drop a token prefix like hf_
     if len(body) >= 6 and len(set(body.lower()) - set("_-.")) <= 2:
         return True
-    if len(v) <= 64 and (_PLACEHOLDER_MARKERS.search(v) or _PERIODIC.search(v)):
+    if len(v) <= 64 and (_PLACEHOLDER_MARKERS.search(v) or _PERIODIC.search(v)
+                         or not keyed and _SEQUENTIAL.search(v)):
         return True
     return False
 
@@ -195,6 +200,7 @@ class _Rule:
     min_len: int = 8
     extend_right: bool = True  # grow the span over trailing [A-Za-z0-9]
     check_placeholder: bool = True
+    keyed: bool = False  # the regex requires a provider keyword: see is_placeholder(keyed=)
     strip_label: bool = False  # drop a leading "Name=" inside the match
     name: str = ""
 
@@ -285,7 +291,7 @@ class _RuleRecognizer(EntityRecognizer):
         value = text[start:end]
         if len(value) < rule.min_len:
             return None
-        if rule.check_placeholder and is_placeholder(value):
+        if rule.check_placeholder and is_placeholder(value, rule.keyed):
             return None
         if rule.validator is not None and not rule.validator(value, m):
             return None
@@ -465,6 +471,15 @@ _TOKEN_RULES: Tuple[_Rule, ...] = (
     _Rule("SECRET_LINEAR_KEY", _r(_B + r"lin_api_[A-Za-z0-9]{40}" + _E), STRONG, ("lin_api_",)),
     _Rule("SECRET_AGE_KEY", _r(r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"), STRONG, ("AGE-SECRET-KEY-",)),
     _Rule("SECRET_DYNATRACE_TOKEN", _r(_B + r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}" + _E), STRONG, ("dt0c01.",)),
+    # Amazon Bedrock API keys: long-lived "ABSK" + base64, short-lived "bedrock-api-key-" + base64 of the host.
+    _Rule("SECRET_AWS_BEDROCK_KEY", _r(_B + r"ABSK[A-Za-z0-9+/]{109,269}={0,2}(?![A-Za-z0-9+/=])"), STRONG, ("ABSK",),
+          extend_right=False),
+    _Rule("SECRET_AWS_BEDROCK_KEY", _r(_B + r"bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%]{20,}"),
+          STRONG, ("bedrock-api-key-",)),
+    # SonarQube/SonarCloud tokens are plain 40-char strings (optionally squ_/sqp_/sqa_): only the key tells them.
+    _Rule("SECRET_SONAR_TOKEN", _r(r"(?i)\bsonar[_.\-]?(?:login|token)[\w.\-]{0,20}[\"']?[ \t]*(?:=>|[:?]{0,3}={1,3}|:)"
+                                   r"[ \t]*[\"'`]?((?:sq[upa]_)?[a-z0-9_\-]{40})(?![A-Za-z0-9_\-])"),
+          STRONG, needles_ci=("sonar",), group=1, keyed=True),
     _Rule("SECRET_SIDEKIQ_SECRET", _r(r"BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[\"']?\s*[:=]\s*[\"']?([a-f0-9]{8}:[a-f0-9]{8})", re.I), STRONG, needles_ci=("contribsys",), group=1),
 )
 
@@ -696,7 +711,8 @@ def _k8s_ok(value: str, m: "re.Match[str]") -> bool:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except Exception:  # noqa: BLE001 - binary payload: still secret material
         return len(value) >= 24
-    return not is_placeholder(decoded)
+    # a JSON document (.dockercfg, config.json) holds its credentials inside: an "example" host does not excuse it
+    return decoded.lstrip().startswith("{") or not is_placeholder(decoded)
 
 
 class KubernetesSecretRecognizer(_RuleRecognizer):
@@ -761,10 +777,10 @@ class AuthHeaderRecognizer(_RuleRecognizer):
 # --------------------------------------------------------------------------
 _KEYWORD = (
     r"(?:api[_.\-]?key|apikey|api[_.\-]?secret|api[_.\-]?token|access[_.\-]?token|access[_.\-]?key|"
-    r"auth[_.\-]?token|auth[_.\-]?key|bearer[_.\-]?token|refresh[_.\-]?token|session[_.\-]?token|"
+    r"o?auth[_.\-]?token|o?auth[_.\-]?key|bearer[_.\-]?token|refresh[_.\-]?token|session[_.\-]?token|"
     r"secret[_.\-]?access[_.\-]?key|secret[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret|"
     r"private[_.\-]?key|master[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|"
-    r"access[_.\-]?(?:key[_.\-]?)?id|token|credentials?|passw(?:or)?d|pwd|passphrase)"
+    r"access[_.\-]?(?:key[_.\-]?)?id|token|credentials?|passw(?:or)?d|pwd|passphrase|key)"
 )
 _KEY = r"(?P<key>(?P<kp>[A-Za-z0-9_.\-]*?)(?P<kw>" + _KEYWORD + r")\d{0,2})"
 _VALUE = (
@@ -788,8 +804,11 @@ _PASSWORD_KEY = re.compile(r"(?i)(?:passw(?:or)?d|pwd|passphrase)\d{0,2}$")
 _REFERENCE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\.[a-z_][A-Za-z_]*$|\(|^[a-z]+_[a-z_]+$|^[a-z]+(?:[A-Z][a-z]+)+$")
 
 
-def _generic_value_ok(key: str, value: str, quoted: bool) -> bool:
-    if any(c.isspace() for c in value) or is_placeholder(value):
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def _generic_value_ok(key: str, value: str, quoted: bool, keyword: str = "") -> bool:
+    if any(c.isspace() for c in value) or is_placeholder(value, keyed=True):
         return False
     if value.lower().strip("_-") == key.lower().strip("_-"):
         return False  # password=PASSWORD
@@ -799,6 +818,8 @@ def _generic_value_ok(key: str, value: str, quoted: bool) -> bool:
         return len(value) >= 6 and not value.isdigit() or len(value) >= 10
     if len(value) < 8 or value.isdigit():
         return False
+    if keyword.lower() == "key" and (len(value) < 20 or not _TOKEN_CHARS.fullmatch(value)):
+        return False  # a bare `*_KEY` (STRIPE_KEY, hubspotKey) also names sort/cache/object keys: token-shaped only
     return _mixed(value) and _entropy(value) >= 3.0
 
 
@@ -853,7 +874,7 @@ class GenericSecretRecognizer(EntityRecognizer):
                         break
                 start, end = m.span(grp)
                 value = m.group(grp)
-                if not _generic_value_ok(key, value, grp != "uq") or (start, end) in seen:
+                if not _generic_value_ok(key, value, grp != "uq", m.group("kw")) or (start, end) in seen:
                     continue
                 seen.add((start, end))
                 score = GENERIC + (0.05 if grp != "uq" else 0.0)
