@@ -152,6 +152,63 @@ def test_token_formats(recognizers, secret, entity):
     assert_found(recognizers, text, entity, secret)
 
 
+HEX = "0123456789abcdef"
+LOWER_DIGITS = string.ascii_lowercase + string.digits
+UUID_LOWER = "-".join(rand(n, HEX) for n in (8, 4, 4, 4, 12))
+
+
+@pytest.mark.parametrize("secret,entity", [
+    ("CFPAT-" + rand(43), "SECRET_CONTENTFUL_TOKEN"),
+    ("dnkey-" + rand(26, LOWER_DIGITS) + "-" + rand(52, LOWER_DIGITS), "SECRET_DEFINED_NETWORKING_KEY"),
+    ("duffel_live_" + rand(43), "SECRET_DUFFEL_TOKEN"),
+    ("EZAK" + rand(54), "SECRET_EASYPOST_KEY"),
+    ("FLWSECK_TEST-" + rand(32, HEX) + "-X", "SECRET_FLUTTERWAVE_KEY"),
+    ("fio-u-" + rand(64), "SECRET_FRAMEIO_TOKEN"),
+    ("sl." + rand(140), "SECRET_DROPBOX_TOKEN"),
+    ("NRAK-" + rand(27, UPPER_DIGITS), "SECRET_NEW_RELIC_KEY"),
+    ("pscale_tkn_" + rand(43), "SECRET_PLANETSCALE_TOKEN"),
+    ("rubygems_" + rand(48, HEX), "SECRET_RUBYGEMS_TOKEN"),
+    ("xkeysib-" + rand(64, HEX) + "-" + rand(16), "SECRET_BREVO_KEY"),
+    ("shippo_live_" + rand(40, HEX), "SECRET_SHIPPO_TOKEN"),
+    ("tfp_" + rand(59), "SECRET_TYPEFORM_TOKEN"),
+    ("LTAI" + rand(20), "SECRET_ALIBABA_KEY"),
+    ("CLOJARS_" + rand(60), "SECRET_CLOJARS_TOKEN"),
+    ("pk.eyJ1Ijoi" + rand(40) + "." + rand(22), "SECRET_MAPBOX_TOKEN"),
+    ("pat." + rand(22) + "." + rand(24) + "." + rand(20), "SECRET_HARNESS_TOKEN"),
+    ("p8e-" + rand(32), "SECRET_ADOBE_SECRET"),
+    ("v1.0-" + rand(24, HEX) + "-" + rand(146, HEX), "SECRET_CLOUDFLARE_KEY"),
+    ("access-production-" + UUID_LOWER, "SECRET_PLAID_TOKEN"),
+    ("key-" + rand(32, HEX), "SECRET_MAILGUN_KEY"),
+    ("eyJrIjoi" + rand(80, B64) + "==", "SECRET_GRAFANA_TOKEN"),
+    ("pat" + rand(14) + "." + rand(64, HEX), "SECRET_AIRTABLE_TOKEN"),
+    ("secret_" + rand(43), "SECRET_NOTION_TOKEN"),
+    ("https://discord.com/api/webhooks/" + rand(18, string.digits) + "/" + rand(68, ALNUM + "_-"),
+     "SECRET_DISCORD_WEBHOOK"),
+    ("AQVN" + rand(36), "SECRET_YANDEX_KEY"),
+    ("whsec_" + rand(32), "SECRET_STRIPE_KEY"),
+    ("dckr_pat_" + rand(27), "SECRET_DOCKER_TOKEN"),
+    ("bkua_" + rand(40, HEX), "SECRET_BUILDKITE_TOKEN"),
+    ("CCIPAT_" + rand(22) + "_" + rand(40, HEX), "SECRET_CIRCLECI_TOKEN"),
+    ("sbp_" + rand(40, HEX), "SECRET_SUPABASE_TOKEN"),
+    ("rnd_" + rand(32), "SECRET_RENDER_KEY"),
+    ("tskey-auth-" + rand(12) + "-" + rand(30), "SECRET_TAILSCALE_KEY"),
+    ("lsv2_pt_" + rand(32, HEX) + "_" + rand(10, HEX), "SECRET_LANGSMITH_KEY"),
+    ("GOCSPX-" + rand(28), "SECRET_GOOGLE_OAUTH"),
+    ("ya29." + rand(60, ALNUM + "_-"), "SECRET_GOOGLE_OAUTH"),
+])
+def test_more_provider_formats(recognizers, secret, entity):
+    assert_found(recognizers, f"deploy:\n  env: {secret}\n", entity, secret)
+    # the same prefix with an x-filled body is a placeholder, not a secret
+    head = secret[:max(4, len(secret) // 4)]
+    fake = head + "x" * (len(secret) - len(head))
+    assert not [r for r in run(recognizers, f"env: {fake}") if r.entity_type == entity], fake
+
+
+def test_provider_prefixes_inside_words_are_not_tokens(recognizers):
+    text = "the pattern matched; a secret_sauce recipe; monkey-business; ssl.conf; access-controlled"
+    assert run(recognizers, text) == [], spans(run(recognizers, text), text)
+
+
 def test_telegram_and_twilio(recognizers):
     tg = "7213808860:" + rand(35, ALNUM + "_-")
     assert_found(recognizers, f"bot token {tg} end", "SECRET_TELEGRAM_TOKEN", tg)
