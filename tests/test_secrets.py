@@ -289,6 +289,7 @@ def test_provider_key_names(recognizers, template):
     'partition_key: "tenant-7"',
     'monkey = "Banana123Banana123xyzQ"',
     '"bucket_key": "SalesResults-1.2"',
+    '{"key": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "label": 1}',
 ])
 def test_bare_key_needs_a_token_shaped_value(recognizers, text):
     """A bare `key` names sort/cache/object keys too: short or dotted/colon values behind it are not secrets."""

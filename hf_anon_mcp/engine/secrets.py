@@ -862,8 +862,8 @@ def _generic_value_ok(key: str, value: str, quoted: bool, keyword: str = "") -> 
         return len(value) >= 6 and not value.isdigit() or len(value) >= 10
     if len(value) < 8 or value.isdigit():
         return False
-    if keyword.lower() == "key" and (len(value) < 20 or not _TOKEN_CHARS.fullmatch(value)):
-        return False  # a bare `*_KEY` (STRIPE_KEY, hubspotKey) also names sort/cache/object keys: token-shaped only
+    if keyword.lower() == "key" and (key.lower() == "key" or len(value) < 20 or not _TOKEN_CHARS.fullmatch(value)):
+        return False  # `*_KEY` (STRIPE_KEY, hubspotKey) also names sort/cache/record keys: a named one, token-shaped
     return _mixed(value) and _entropy(value) >= 3.0
 
 
