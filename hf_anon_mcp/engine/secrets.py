@@ -851,7 +851,7 @@ _REFERENCE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\.[a-z_][A-Za-
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-]+")
 
 
-def _generic_value_ok(key: str, value: str, quoted: bool, keyword: str = "") -> bool:
+def _generic_value_ok(key: str, value: str, quoted: bool, keyword: str) -> bool:
     if any(c.isspace() for c in value) or is_placeholder(value, keyed=True):
         return False
     if value.lower().strip("_-") == key.lower().strip("_-"):
