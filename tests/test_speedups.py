@@ -53,3 +53,42 @@ def test_patterns_only_drops_patterns_that_cannot_reach_the_threshold():
 def test_ner_mode_keeps_context_boosted_weak_patterns():
     names = {r.name for r in get_analyzer(EngineConfig()).registry.recognizers}
     assert {"UsBankRecognizer", "UsPassportRecognizer", "UsLicenseRecognizer"} <= names
+
+
+def test_needle_index_reports_overlapping_and_prefix_needles():
+    from hf_anon_mcp.engine.secrets import _NeedleIndex
+
+    index = _NeedleIndex({"gl", "glpat-", "AC", "ACCA", "xox", "T3BlbkFJ"})
+    assert index.present("token glpat-abc and ACCAxox") == {"gl", "glpat-", "AC", "ACCA", "xox"}
+    assert index.present("nothing here") == set()
+    assert _NeedleIndex(set()).present("glpat-") == set()
+
+
+def test_rule_whose_needle_is_a_prefix_of_another_still_runs():
+    """`gl` (GitLab runner tokens) sits inside `glpat-`: both rules must see their needle."""
+    from hf_anon_mcp.engine.secrets import DetectSecretsRecognizer, TokenFormatRecognizer
+
+    token = "glpat-" + "Ab3dE6gH9jK2mN5pQ8sT"
+    found = {r.entity_type for rec in (DetectSecretsRecognizer(), TokenFormatRecognizer())
+             for r in rec.analyze(f"GITLAB_TOKEN={token}", None)}
+    assert any("GITLAB" in e for e in found), found
+
+
+@pytest.mark.parametrize("text,entity,expected", [
+    ("IBAN GB98TJMJ99510898804586 please", "IBAN_CODE", True),
+    ("iban gb98tjmj99510898804586 please", "IBAN_CODE", True),
+    ("order 1234567 shipped to 12 Main St", "IBAN_CODE", False),
+    ("DEA AB1234567 on file", "MEDICAL_LICENSE", True),
+    ("call 555 123 4567", "MEDICAL_LICENSE", False),
+])
+def test_candidate_entities_skips_only_types_that_cannot_match(text, entity, expected):
+    from hf_anon_mcp.engine.detect import candidate_entities
+
+    assert (entity in candidate_entities(text, frozenset({entity, "PERSON"}))) is expected
+
+
+def test_pruned_types_are_still_found_where_they_occur():
+    config = EngineConfig(patterns_only=True)
+    found = analyze_texts(["pay to IBAN GB98TJMJ99510898804586 today", "order 1234567 shipped"], config)
+    assert [r.entity_type for r in found[0]] == ["IBAN_CODE"]
+    assert all(r.entity_type != "IBAN_CODE" for r in found[1])

@@ -130,6 +130,9 @@ _NEED_DIGITS = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "US_ITIN", "U
 # Pattern-only types (no NER source) that need at least one digit.
 _NEED_A_DIGIT = frozenset({"IP_ADDRESS", "CRYPTO", "MAC_ADDRESS", "UUID", "US_DRIVER_LICENSE"})
 _DIGIT = re.compile(r"\d")
+# Pattern-only types whose every pattern needs this (Presidio compiles them case-insensitively, so letters are any
+# letters): an IBAN starts with two letters and two digits, a DEA number is a letter then 7 digits.
+_NEEDS = {"IBAN_CODE": re.compile(r"[^\W\d_]{2}\d{2}"), "MEDICAL_LICENSE": re.compile(r"[^\W\d_]\d{7}")}
 
 
 def candidate_entities(text: str, everything: frozenset[str]) -> list[str]:
@@ -147,6 +150,7 @@ def candidate_entities(text: str, everything: frozenset[str]) -> list[str]:
         skip |= _NEED_DIGITS
     if "." not in text and ":" not in text:
         skip |= {"URL", "IP_ADDRESS"}
+    skip |= {entity for entity, needed in _NEEDS.items() if entity not in skip and not needed.search(text)}
     return [e for e in everything if e not in skip]
 
 

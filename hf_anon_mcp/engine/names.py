@@ -188,7 +188,16 @@ def _is_word(token: str) -> bool:
     return low in common_words() or low in _FIELD_KEYS
 
 
+# Every cue above, "said X to" and "X lives on" holds one of these words: a text without any skips the patterns,
+# which are tried at every position of every text.
+_CUE_WORDS = ("name", "call", "said", "follow", "spoke", "speak", "talk", "starring", "directed", "written", "signed",
+              "lives", "lived")
+
+
 def _cued_names(text: str, lowercase: bool) -> list[RecognizerResult]:
+    folded = text.casefold()  # as the patterns' (?i) matches: `ſaid` is `said`
+    if not any(word in folded for word in _CUE_WORDS):
+        return []
     out = []
     for pattern in (_CUED_LOWER if lowercase else _CUED, _SAID_TO, _LIVES):
         for m in pattern.finditer(text):

@@ -47,6 +47,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, Pattern, Sequence, Tuple
 
+import ahocorasick
+
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
 from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
@@ -231,6 +233,24 @@ def _trim(text: str, start: int, end: int, strip_label: bool = False) -> Tuple[i
     return start, end
 
 
+class _NeedleIndex:
+    """Which of many literal substrings occur in a text, in one Aho-Corasick pass (`pyahocorasick`) instead of one
+    `in` test per rule: ~100 rules each testing their needles cost more than all the secret regexes together."""
+
+    def __init__(self, needles: set[str]) -> None:
+        self._automaton = None
+        if needles:
+            self._automaton = ahocorasick.Automaton()
+            for needle in needles:
+                self._automaton.add_word(needle, needle)
+            self._automaton.make_automaton()
+
+    def present(self, text: str) -> set[str]:
+        if self._automaton is None:
+            return set()
+        return {needle for _, needle in self._automaton.iter(text)}
+
+
 class _RuleRecognizer(EntityRecognizer):
     """Base: runs a list of :class:`_Rule` with prefilters; no NLP needed."""
 
@@ -239,6 +259,8 @@ class _RuleRecognizer(EntityRecognizer):
     def __init__(self, rules: Sequence[_Rule], name: Optional[str] = None,
                  supported_language: str = "en"):
         self.rules = tuple(rules)
+        self._needles = _NeedleIndex({n for r in self.rules for n in r.needles})
+        self._needles_ci = _NeedleIndex({n for r in self.rules for n in r.needles_ci})
         entities = sorted({r.entity for r in self.rules})
         super().__init__(supported_entities=entities, name=name,
                          supported_language=supported_language)
@@ -251,19 +273,17 @@ class _RuleRecognizer(EntityRecognizer):
         if not text:
             return []
         wanted = set(entities) if entities else None
-        lower: Optional[str] = None
+        present = self._needles.present(text)
+        present_ci = self._needles_ci.present(text.lower())
         results: List[RecognizerResult] = []
         seen = set()
         for rule in self.rules:
             if wanted is not None and rule.entity not in wanted:
                 continue
-            if rule.needles and not any(n in text for n in rule.needles):
+            if rule.needles and present.isdisjoint(rule.needles):
                 continue
-            if rule.needles_ci:
-                if lower is None:
-                    lower = text.lower()
-                if not any(n in lower for n in rule.needles_ci):
-                    continue
+            if rule.needles_ci and present_ci.isdisjoint(rule.needles_ci):
+                continue
             for m in rule.regex.finditer(text):
                 span = self._span_for(text, m, rule)
                 if span is None:
