@@ -4,7 +4,8 @@
     .venv/bin/python bench/speed.py --rows 200000 --only ours --select "anonymize, 2 worker" "patterns-only, 2"
 
 Each measurement runs in a fresh process (model load included in wall time, reported separately), sampling the
-resident memory of the whole process tree (workers included) every 0.1 s for the peak. Prints one table.
+resident memory of the whole process tree (workers included) every 0.1 s for the peak. Prints one table; `cpu s` is
+the CPU time of the run and its workers in the work phase (steadier than wall time on a shared, noisy machine).
 """
 
 from __future__ import annotations
@@ -26,28 +27,31 @@ HERE = Path(__file__).resolve().parent
 PY = sys.executable
 
 OURS = textwrap.dedent("""
-    import json, sys, time
+    import json, resource, sys, time
     t0 = time.perf_counter()
     from hf_anon_mcp.engine.analyzer import get_analyzer
     from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
     from hf_anon_mcp.workflow.anonymize import anonymize, _engine_config, resolve_policy
     from hf_anon_mcp.workflow.scan import scan, engine_config
     mode, src, out, num_proc, patterns = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
+    def cpu():  # this process and its finished children (the workers, reaped when their pool closes)
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     if mode == "scan":
         req = ScanRequest(source=src, columns=["text"], num_proc=num_proc, patterns_only=patterns, batch_size=512)
         get_analyzer(engine_config(req))
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), cpu()
         r = scan(req)
         rows = r.rows_scanned
     else:
         req = AnonymizeRequest(source=src, output=out, columns=["text"], num_proc=num_proc, patterns_only=patterns,
                                verify=False, overwrite=True, batch_size=512)
         get_analyzer(_engine_config(req, resolve_policy(req)))
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), cpu()
         r = anonymize(req)
         rows = r.rows_out
-    t2 = time.perf_counter()
-    print(json.dumps({"rows": rows, "load_s": t1 - t0, "work_s": t2 - t1}))
+    t2, c2 = time.perf_counter(), cpu()
+    print(json.dumps({"rows": rows, "load_s": t1 - t0, "work_s": t2 - t1, "cpu_s": c2 - c1}))
 """)
 
 VANILLA = textwrap.dedent("""
@@ -68,12 +72,12 @@ VANILLA = textwrap.dedent("""
             texts.append(json.loads(line)["text"])
             if len(texts) >= limit:
                 break
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     results = batch.analyze_iterator(texts, language="en", batch_size=512)
     if mode == "anonymize":
         out = [anonymizer.anonymize(t, r).text for t, r in zip(texts, results)]
-    t2 = time.perf_counter()
-    print(json.dumps({"rows": len(texts), "load_s": t1 - t0, "work_s": t2 - t1}))
+    t2, c2 = time.perf_counter(), time.process_time()
+    print(json.dumps({"rows": len(texts), "load_s": t1 - t0, "work_s": t2 - t1, "cpu_s": c2 - c1}))
 """)
 
 
@@ -119,7 +123,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="hfanon-bench-"))
     lines = [f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
              f"python {sys.version.split()[0]}",
-             f"{'rows':>7}  {'run':<34} {'rows/s':>8} {'work s':>7} {'load s':>7} {'peak RSS MiB':>13}"]
+             f"{'rows':>7}  {'run':<34} {'rows/s':>8} {'work s':>7} {'cpu s':>7} {'load s':>7} {'peak RSS MiB':>13}"]
     print(lines[0], flush=True)
     for n in args.rows:
         src = tmp / f"rows-{n}.jsonl"
@@ -144,7 +148,7 @@ def main() -> None:
         for name, cmd in runs:
             r = measure(cmd)
             rate = r["rows"] / r["work_s"] if r["work_s"] else float("inf")
-            line = (f"{n:>7}  {name:<34} {rate:>8.0f} {r['work_s']:>7.1f} {r['load_s']:>7.1f} "
+            line = (f"{n:>7}  {name:<34} {rate:>8.0f} {r['work_s']:>7.1f} {r['cpu_s']:>7.1f} {r['load_s']:>7.1f} "
                     f"{r['peak_rss_mib']:>13}")
             lines.append(line)
             print(line, flush=True)
