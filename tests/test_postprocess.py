@@ -32,6 +32,9 @@ def _url(text: str, value: str) -> RecognizerResult:
     ("glpat-XXXXXXXXXXX-XXXXXXXX", "glpat-XXXXXXXXXXX-XXXXXXXX"),
     ('public static final String API_ORG_EXIST = "x";', "String API_ORG_EXIST"),
     ("$config = array(", "config"),
+    ("curl -k -X POST -I https://api.example.com", "curl -k -X POST -I"),
+    ("primer TAGTACCCGAGCTTACCGTCGG binds here", "TAGTACCCGAGCTTACCGTCGG"),
+    ("USERNAME=admin\nPASSWORD=hunter2", "PASSWORD"),
 ])
 def test_code_and_acronyms_from_ner_are_dropped(text, value):
     assert refine(text, [_ner(text, value)]) == []
@@ -46,6 +49,8 @@ def test_code_and_acronyms_from_ner_are_dropped(text, value):
     ("Agent 47 met Area 51 staff", "Agent 47"),
     ("Grab a 7-Eleven coffee", "7-Eleven"),
     ("Signed, Maxx Power", "Maxx Power"),
+    ("Jean-Paul Sartre and Mary-Kate Olsen met", "Jean-Paul Sartre"),
+    ("Anna - Maria wrote back", "Anna - Maria"),
 ])
 def test_people_and_places_stay(text, value):
     finding = _ner(text, value)

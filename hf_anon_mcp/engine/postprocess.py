@@ -9,15 +9,19 @@ from presidio_analyzer import RecognizerResult
 # Technical words the small NER model takes for organisations or people ("IBAN", "SSN", "PIN").
 _NOT_NAMES = frozenset({"iban", "ssn", "pin", "cvv", "cvc", "id", "url", "ip", "api", "dob", "vat", "swift", "bic",
                         "atm", "otp", "faq", "pdf", "sms", "gps", "utc", "gmt", "email", "e-mail", "tel", "fax",
-                        "zip", "po", "apt", "suite", "n/a"})
+                        "zip", "po", "apt", "suite", "n/a",
+                        # configuration field names (`USERNAME`, `PASSWORD` in a .env or YAML file)
+                        "username", "password", "passwd", "pwd", "token", "secret", "hostname", "localhost"})
 _NER_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
 # Code, not a name: brackets, quotes or `=` (`key="ClearTextPassword`), an UPPER_SNAKE constant (`SNYK_TOKEN`), a
 # dotted or slashed path (`Swift.Bool`, `external-secrets.io/v1beta1`), a version (`jjwt-jackson-0.11.2`), a word
-# mixing letters and 2+ digits (`sgp_652d9a2e48FC7E`, `BcAeb6640ad7`), a masked run (`glpat-XXXXXXXX`).
+# mixing letters and 2+ digits (`sgp_652d9a2e48FC7E`, `BcAeb6640ad7`), a masked run (`glpat-XXXXXXXX`), a
+# command-line flag (`curl -X POST`), a DNA sequence (`TAGTACCCGAGCTTACCG`).
 # Handles and CamelCase user names (`@Louis_Tomlinson`, `MildredGaddis`) look like code too but are people: they stay.
 _CODE_LIKE = re.compile(
     r"[=(){}\[\]<>\"$;]|\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b|[^\W_]{2}[./][^\W_]{2}|\d+\.\d+\.\d"
-    r"|(?=[^\W_]*\d[^\W_]*\d)(?=[^\W_]*[^\W\d_][^\W_]*[^\W\d_])[^\W_]{5,}|([xX*#])\1{3}")
+    r"|(?=[^\W_]*\d[^\W_]*\d)(?=[^\W_]*[^\W\d_][^\W_]*[^\W\d_])[^\W_]{5,}|([xX*#])\1{3}"
+    r"|(?:^|\s)--?[A-Za-z][\w-]*(?=\s|$)|\b[ACGTUN]{10,}\b")
 # More digits in a row than any written date holds (`xoxp-572370529330-...` read as a date).
 _LONG_NUMBER = re.compile(r"\d{9}")
 
