@@ -49,3 +49,34 @@ def test_the_engine_gates_presidios_pattern_recognizers():
     assert "CreditCardRecognizer" in gated
     found = analyzer.analyze("pay with 4111 1111 1111 1111", language="en", entities=["CREDIT_CARD"])
     assert [r.entity_type for r in found] == ["CREDIT_CARD"]
+
+
+def test_context_gate_applies_only_where_only_context_can_lift_a_score():
+    from presidio_analyzer.predefined_recognizers import UsLicenseRecognizer
+
+    from hf_anon_mcp.engine.gate import _only_context_lifts
+
+    assert _only_context_lifts(UsLicenseRecognizer(), 0.4)  # patterns 0.01-0.3, no checksum
+    assert not _only_context_lifts(UsLicenseRecognizer(), 0.2)  # its 0.3 pattern passes unaided
+    assert not _only_context_lifts(CreditCardRecognizer(), 0.9)  # a checksum can raise the score
+
+
+def test_context_gated_recognizer_skips_cells_without_context_words_only():
+    from presidio_analyzer.predefined_recognizers import UsLicenseRecognizer
+
+    plain, gated = UsLicenseRecognizer(), UsLicenseRecognizer()
+    assert gate_pattern_recognizers([gated], context_threshold=0.4) == 1
+    without = "order D1234567 shipped"
+    assert plain.analyze(without, plain.supported_entities) and gated.analyze(without, gated.supported_entities) == []
+    with_context = "her Driver licence is D1234567"
+    want = [(r.entity_type, r.start, r.end, r.score) for r in plain.analyze(with_context, plain.supported_entities)]
+    got = [(r.entity_type, r.start, r.end, r.score) for r in gated.analyze(with_context, gated.supported_entities)]
+    assert got == want and want
+
+
+def test_ner_mode_still_finds_context_lifted_licences():
+    from hf_anon_mcp.engine.detect import analyze_texts
+
+    found = analyze_texts(["My driver license number is D1234567.", "Order D1234567 shipped."], EngineConfig())
+    assert "US_DRIVER_LICENSE" in [r.entity_type for r in found[0]]
+    assert "US_DRIVER_LICENSE" not in [r.entity_type for r in found[1]]

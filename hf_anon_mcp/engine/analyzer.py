@@ -169,7 +169,7 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
     for recognizer in [*build_extra_recognizers(), *build_secret_recognizers()]:
         registry.add_recognizer(recognizer)
     unreachable = _drop_unreachable_patterns(registry, config.score_threshold) if config.patterns_only else set()
-    gate_pattern_recognizers(registry.recognizers)
+    gate_pattern_recognizers(registry.recognizers, None if config.patterns_only else config.score_threshold)
     log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
     engine_class = PatternsOnlyAnalyzerEngine if config.patterns_only else AnalyzerEngine
     analyzer = engine_class(registry=registry, nlp_engine=nlp_engine, supported_languages=[config.language])
