@@ -28,6 +28,17 @@ def test_cued_and_lowercase_names_are_added(text, names):
         assert name in found, (name, found)
 
 
+@pytest.mark.parametrize("cue", [
+    "My name is", "my name's", "Everyone calls me", "She named him", "Her maiden name was", "Then said",
+    "I am following up with", "I follow up with", "She spoke to", "Please speak with", "We talk to", "I talked with",
+    "a film starring", "directed by", "written by", "signed by",
+])
+def test_every_cue_phrase_still_reaches_its_pattern(cue):
+    """The cue patterns run only on texts holding a cue word (`_CUE_WORDS`): each cue must still find its name."""
+    text = f"{cue} Zelgo Quorvin today."
+    assert "Zelgo Quorvin" in _people(text, extend_names(text, [])), cue
+
+
 def test_speaker_labels_need_a_known_name_and_skip_field_keys():
     form = "Date: today\nPhone: unknown\nStatus: open"
     assert extend_names(form, []) == []

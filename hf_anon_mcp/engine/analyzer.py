@@ -12,14 +12,14 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
 import spacy
-from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, NoOpNlpEngine, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from spacy.tokens import Doc
 
 from hf_anon_mcp.config import DEFAULT_SPACY_MODEL
 from hf_anon_mcp.engine.entities import NER_ONLY_ENTITIES
-from hf_anon_mcp.engine.gate import gate_pattern_recognizers
+from hf_anon_mcp.engine.gate import gate_pattern_recognizers, scores_are_fixed
 from hf_anon_mcp.engine.offline import use_bundled_suffix_list
 from hf_anon_mcp.engine.phones import PhoneNumberRecognizer
 from hf_anon_mcp.engine.windowed import windowed_replacements
@@ -187,9 +187,7 @@ def _drop_unreachable_patterns(registry: RecognizerRegistry, threshold: float) -
     """
     removed = []
     for recognizer in list(registry.recognizers):
-        if not isinstance(recognizer, PatternRecognizer) or recognizer.deny_list:
-            continue
-        if type(recognizer).validate_result is not PatternRecognizer.validate_result:
+        if not scores_are_fixed(recognizer):
             continue
         recognizer.patterns = [p for p in recognizer.patterns if p.score >= threshold]
         if not recognizer.patterns:

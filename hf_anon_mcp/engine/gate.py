@@ -29,9 +29,15 @@ def gate_pattern_recognizers(recognizers: list, context_threshold: float | None 
     return gated
 
 
+def scores_are_fixed(recognizer) -> bool:
+    """A pattern recognizer whose findings keep their pattern's score unless a context word lifts it: no checksum of
+    its own (`validate_result` can raise a score to 1.0) and no deny-list."""
+    return (isinstance(recognizer, PatternRecognizer) and not recognizer.deny_list
+            and type(recognizer).validate_result is PatternRecognizer.validate_result)
+
+
 def _only_context_lifts(recognizer: PatternRecognizer, threshold: float) -> bool:
-    return (bool(recognizer.context) and not recognizer.deny_list
-            and type(recognizer).validate_result is PatternRecognizer.validate_result
+    return (bool(recognizer.context) and scores_are_fixed(recognizer)
             and all(p.score < threshold for p in recognizer.patterns))
 
 

@@ -119,7 +119,7 @@ _PLACEHOLDER_MARKERS = re.compile(
 )
 # A counting run reads like an example, but a value behind a credential key or a provider keyword in that format
 # is replaced anyway (``SNYK_TOKEN = "12345678-ABCD-…"``): the key says credential, and replacing a fake costs nothing.
-_SEQUENTIAL = re.compile(r"12345678")
+_SEQUENTIAL = "12345678"
 # Template / variable references: never a literal secret.
 _TEMPLATE = re.compile(
     r"\$\{|\{\{|\{%|<%|\$\(|%\(|%s\b|^\$[A-Za-z_]|^<[^>]*>$|<[A-Za-z_ \-]+>"
@@ -166,7 +166,7 @@ def is_placeholder(value: str, keyed: bool = False) -> bool:
     if len(body) >= 6 and len(set(body.lower()) - set("_-.")) <= 2:
         return True
     if len(v) <= 64 and (_PLACEHOLDER_MARKERS.search(v) or _PERIODIC.search(v)
-                         or not keyed and _SEQUENTIAL.search(v)):
+                         or not keyed and _SEQUENTIAL in v):
         return True
     return False
 
@@ -237,7 +237,8 @@ class _NeedleIndex:
     """Which of many literal substrings occur in a text, in one Aho-Corasick pass (`pyahocorasick`) instead of one
     `in` test per rule: ~100 rules each testing their needles cost more than all the secret regexes together."""
 
-    def __init__(self, needles: set[str]) -> None:
+    def __init__(self, needles: set[str], fold: bool = False) -> None:
+        self._fold = fold  # needles are lower case: search the lower-cased text
         self._automaton = None
         if needles:
             self._automaton = ahocorasick.Automaton()
@@ -248,7 +249,7 @@ class _NeedleIndex:
     def present(self, text: str) -> set[str]:
         if self._automaton is None:
             return set()
-        return {needle for _, needle in self._automaton.iter(text)}
+        return {needle for _, needle in self._automaton.iter(text.lower() if self._fold else text)}
 
 
 class _RuleRecognizer(EntityRecognizer):
@@ -260,7 +261,7 @@ class _RuleRecognizer(EntityRecognizer):
                  supported_language: str = "en"):
         self.rules = tuple(rules)
         self._needles = _NeedleIndex({n for r in self.rules for n in r.needles})
-        self._needles_ci = _NeedleIndex({n for r in self.rules for n in r.needles_ci})
+        self._needles_ci = _NeedleIndex({n for r in self.rules for n in r.needles_ci}, fold=True)
         entities = sorted({r.entity for r in self.rules})
         super().__init__(supported_entities=entities, name=name,
                          supported_language=supported_language)
@@ -274,7 +275,7 @@ class _RuleRecognizer(EntityRecognizer):
             return []
         wanted = set(entities) if entities else None
         present = self._needles.present(text)
-        present_ci = self._needles_ci.present(text.lower())
+        present_ci = self._needles_ci.present(text)
         results: List[RecognizerResult] = []
         seen = set()
         for rule in self.rules:
