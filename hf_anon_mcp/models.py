@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
 
 
 class RiskLevel(str, Enum):
@@ -146,14 +148,67 @@ class AnonymizeRequest(BaseModel):
     split: str | None = None
     operator: str | None = Field(None, description="Default operator: placeholder, numbered, redact, mask, hash, "
                                                    "encrypt or surrogate (overrides the policy's default).")
-    policy: dict | None = Field(None, description="An AnonymizationPolicy document (JSON object).")
+    policy: str | dict | None = Field(None, description="'default' (direct identifiers, dates of birth and secrets "
+                                       "replaced; places, organisations, dates kept), 'strict' (quasi-identifiers "
+                                       "replaced too), or an AnonymizationPolicy document (JSON object).")
     policy_file: str | None = Field(None, description="Path of a JSON/YAML policy file.")
+    entities: list[str] | None = Field(None, description="Replace only these entity types (secrets are replaced "
+                                                         "whatever this says).")
     patterns_only: bool = False
     overwrite: bool = Field(False, description="Replace an existing output.")
-    verify: bool = Field(True, description="Re-scan the output and report residual findings.")
+    verify: Literal["sample", "full", "off"] = Field(
+        "sample", description="sample: propagation and structure checks on every row plus the independent detector "
+                              "on a random sample (default); full: both detectors on every row; off: no checks.")
     max_rows: int | None = Field(None, ge=1)
-    num_proc: int = Field(1, ge=1, le=64)
+    num_proc: int | None = Field(None, ge=1, le=64, description="Worker processes; default: from the input size.")
     batch_size: int = Field(256, ge=1, le=100_000)
+    include_raw_terms: bool = Field(False, description="List kept frequent terms by name in the report.")
+
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _verify_bool(cls, v):
+        return {True: "sample", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
+
+class ColumnDecision(BaseModel):
+    """What the dataset-wide decide pass made of a column, and why."""
+
+    column: str
+    kind: str = Field(description="identifier, structured_pii, free_text, short_text, categorical, timestamp, "
+                                  "policy or empty.")
+    entity: str | None = Field(None, description="For structured PII: the entity every cell holds.")
+    action: str = Field(description="keep (untouched; secrets still replaced), replace_cells (every cell), spans "
+                                    "(span-level decisions) or drop.")
+    reason: str
+
+
+class KeptTerm(BaseModel):
+    """A detected name or organisation that recurs across the dataset in many contexts (a product, the company, a
+    template phrase) and was kept. The term itself only on explicit request."""
+
+    rows: int
+    share: float
+    term: str | None = None
+
+
+class VerificationResult(BaseModel):
+    """What verification checked with other eyes, and how sure it is. Never 'none': a bound at 95%."""
+
+    propagation_survivors: int = Field(0, description="Replaced values still found anywhere in the output.")
+    survivor_types: dict[str, int] = Field(default_factory=dict)
+    sample_checked: bool = Field(False, description="Did the independent detector look at a sample?")
+    sample_detector: str | None = None
+    sample_rows: int = 0
+    sample_rows_with_direct: int = 0
+    sample_share: float | None = None
+    sample_ci95: tuple[float, float] | None = Field(None, description="Wilson 95% interval of the share.")
+    sample_types: dict[str, int] = Field(default_factory=dict)
+    sample_examples: list[str] = Field(default_factory=list, description="Masked.")
+    sample_note: str = ""
+    structure_ok: bool = True
+    structure_note: str = ""
+    full_rescan: bool = False
+    verdict: str = ""
 
 
 class AnonymizeReport(BaseModel):
@@ -182,6 +237,15 @@ class AnonymizeReport(BaseModel):
     detector: DetectorInfo
     elapsed_s: float
     rows_per_s: float
+    policy_level: str = "default"
+    secrets_kept: bool = Field(False, description="The policy kept credentials (keep_secrets: true).")
+    column_decisions: list[ColumnDecision] = Field(default_factory=list)
+    kept: list[ReplacedStat] = Field(default_factory=list, description="Findings reported and kept by the policy.")
+    kept_frequent_terms: list[KeptTerm] = Field(default_factory=list)
+    propagated: list[ReplacedStat] = Field(default_factory=list, description="Occurrences replaced because the "
+                                           "same value was found elsewhere in the dataset.")
+    verification: VerificationResult | None = None
+    canaries_planted: int = 0
 
     def replaced_totals(self) -> dict[str, int]:
         totals: dict[str, int] = {}

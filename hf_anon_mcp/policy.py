@@ -64,10 +64,16 @@ def _spec(value) -> OperatorSpec:
 
 
 class AnonymizationPolicy(BaseModel):
-    """How to anonymize. The default replaces everything found with `<ENTITY>` placeholders; secrets are always
-    replaced, whatever the policy says for other types."""
+    """How to anonymize. The default level serves fine-tuning data: direct identifiers, dates of birth and secrets
+    are replaced (with `<ENTITY>` placeholders unless an operator says otherwise); quasi-identifiers (places,
+    organisations, dates, ages, titles, ZIP codes) and generic URLs are reported and kept. `strict` replaces them too.
+    Secrets are replaced under every policy unless `keep_secrets: true` says otherwise, and reports then say so."""
 
     model_config = ConfigDict(extra="forbid")
+
+    level: Literal["default", "strict"] = Field(
+        "default", description="default: direct identifiers, dates of birth, secrets; strict: + quasi-identifiers.")
+    keep_secrets: bool = Field(False, description="Keep credentials as they are (never the default; reported).")
 
     default_operator: OperatorSpec = Field(default_factory=OperatorSpec)
     entity_operators: dict[str, OperatorSpec] = Field(default_factory=dict)
@@ -112,7 +118,7 @@ class AnonymizationPolicy(BaseModel):
             raise ValueError(f"unknown entity type(s): {', '.join(unknown)}")
         kept_secrets = [e for e, s in self.entity_operators.items()
                         if e.startswith("SECRET_") and s.operator is OperatorName.keep]
-        if kept_secrets:
+        if kept_secrets and not self.keep_secrets:
             raise ValueError(f"secrets are always replaced; 'keep' is not allowed for {', '.join(kept_secrets)}")
         return self
 
@@ -127,6 +133,18 @@ class AnonymizationPolicy(BaseModel):
         ):
             return OperatorSpec(operator=OperatorName.placeholder)
         return self.default_operator
+
+    def replaces(self, entity_type: str) -> bool:
+        """Is this entity type replaced (rather than reported and kept) under this policy?"""
+        from hf_anon_mcp.engine.entities import is_direct
+
+        if entity_type.startswith("SECRET_"):
+            return not self.keep_secrets
+        if entity_type == "DENY_LIST":
+            return True
+        if self.entities:
+            return entity_type in self.entities
+        return self.level == "strict" or is_direct(entity_type)
 
     def operators_used(self) -> set[OperatorName]:
         return {self.default_operator.operator} | {s.operator for s in self.entity_operators.values()}
@@ -155,6 +173,9 @@ class AnonymizationPolicy(BaseModel):
                 raise PolicyError(f"encrypt needs a key: set {ENCRYPTION_KEY_ENV} or the policy's encryption_key")
             if len(key) not in (16, 24, 32):
                 raise PolicyError(f"encryption key must be 16, 24 or 32 bytes long (got {len(key)})")
+
+
+PRESETS = ("default", "strict")
 
 
 def policy_for_operator(operator: str) -> AnonymizationPolicy:

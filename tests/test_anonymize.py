@@ -169,18 +169,18 @@ def test_cancel_leaves_no_output(pii_dev, tmp_path):
 def test_exception_mid_run_keeps_previous_output_and_leaves_no_temp(pii_dev, tmp_path, monkeypatch):
     out = tmp_path / "keep.jsonl"
     out.write_text('{"text": "previous"}\n')
-    import hf_anon_mcp.workflow.anonymize as wf
+    from hf_anon_mcp.decisions.replace import ReplaceWorker
 
     calls = {"n": 0}
-    real = wf._anonymize_batch
+    real = ReplaceWorker.__call__
 
-    def failing(task):
+    def failing(self, batch):
         calls["n"] += 1
         if calls["n"] == 3:
-            raise KeyboardInterrupt  # like Ctrl-C in the middle of a run
-        return real(task)
+            raise KeyboardInterrupt  # like Ctrl-C in the middle of the replace pass
+        return real(self, batch)
 
-    monkeypatch.setattr(wf, "_anonymize_batch", failing)
+    monkeypatch.setattr(ReplaceWorker, "__call__", failing)
     with pytest.raises(KeyboardInterrupt):
         anonymize(AnonymizeRequest(source=str(pii_dev), output=str(out), overwrite=True, batch_size=50,
                                    patterns_only=True))

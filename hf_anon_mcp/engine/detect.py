@@ -13,6 +13,7 @@ from presidio_analyzer import PatternRecognizer, RecognizerResult
 
 from hf_anon_mcp.engine.addresses import extend_addresses
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
+from hf_anon_mcp.engine.entities import is_direct
 from hf_anon_mcp.engine.names import extend_names
 from hf_anon_mcp.engine.postprocess import refine
 
@@ -169,7 +170,7 @@ def _deny_recognizer(terms: tuple[str, ...], language: str) -> PatternRecognizer
 
 
 def resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """One finding per stretch of overlapping findings: their union, typed by the strongest (score, then length).
+    """One finding per stretch of overlapping findings: their union, typed by the strongest (see `_union`).
 
     Presidio returns every recognizer's opinion (a URL inside an email, a date inside a phone number). A report
     must count each piece of text once, and replacing the union means no fragment of a weaker span survives.
@@ -189,7 +190,9 @@ def resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
 
 
 def _union(cluster: list[RecognizerResult]) -> RecognizerResult:
-    best = max(cluster, key=lambda r: (r.score, r.end - r.start))
+    """Typed by a direct identifier when one is in the cluster (an IPv6 address NER also calls an organisation
+    must not be kept as a quasi-identifier), then by score, then by length."""
+    best = max(cluster, key=lambda r: (is_direct(r.entity_type), r.score, r.end - r.start))
     if len(cluster) == 1:
         return best
     return RecognizerResult(best.entity_type, min(r.start for r in cluster), max(r.end for r in cluster), best.score,

@@ -10,6 +10,8 @@ QUASI_IDENTIFIERS = frozenset({
     "LOCATION", "DATE_TIME", "NRP", "ORGANIZATION", "AGE", "ZIP_CODE", "TITLE", "URL", "MAC_ADDRESS",
 })
 LOW_RISK = frozenset({"UUID"})
+# Dates next to "born", "DOB", or in a date-of-birth column: a direct identifier, unlike other dates.
+DATE_OF_BIRTH = "DATE_OF_BIRTH"
 
 
 def is_secret(entity_type: str) -> bool:
@@ -27,10 +29,16 @@ def risk_of(entity_type: str) -> RiskLevel:
         return RiskLevel.low
     return RiskLevel.high
 
+def is_direct(entity_type: str) -> bool:
+    """A direct identifier (a person, contact, national or financial id, a date of birth, a secret): the default
+    policy replaces these; quasi-identifiers and low-risk types are reported and kept."""
+    return risk_of(entity_type) is RiskLevel.high
+
+
 # What NER finds and patterns cannot: the patterns-only report says so.
 NER_ONLY_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
 # Types our own recognizers or policies may name beyond Presidio's predefined ones.
-EXTRA_ENTITIES = frozenset({"STREET_ADDRESS", "ADDRESS", "ZIP_CODE", "AGE", "TITLE", "DENY_LIST"})
+EXTRA_ENTITIES = frozenset({"STREET_ADDRESS", "ADDRESS", "ZIP_CODE", "AGE", "TITLE", "DENY_LIST", DATE_OF_BIRTH})
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,7 @@ PROVIDERS: dict[str, Callable[[Faker, str], str]] = {
     "IP_ADDRESS": lambda f, o: f.ipv4_public(),
     "URL": lambda f, o: f.url(),
     "DATE_TIME": lambda f, o: f.date(),
+    "DATE_OF_BIRTH": lambda f, o: f.date_of_birth(minimum_age=18, maximum_age=90).isoformat(),
     "US_DRIVER_LICENSE": lambda f, o: f.bothify("?#######").upper(),
     "US_PASSPORT": lambda f, o: f.bothify("#########"),
     "US_BANK_NUMBER": lambda f, o: f.bban(),

@@ -1,48 +1,60 @@
-"""The anonymize workflow: stream a source, replace PII per policy, write atomically, verify by re-scanning."""
+"""The anonymize workflow: detect every cell once, decide dataset-wide, replace, verify with other eyes.
+
+Orchestration only: the passes live in `decisions/`, where batches run in `runners/`. The input is never modified;
+the output is written to a temporary path and renamed into place when complete (verification included).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 
 from datasets import Features
 
 from hf_anon_mcp.config import get_settings
-from hf_anon_mcp.data.sources import choose_text_columns, iter_batches, limited, open_source, replace_strings, strings_in
+from hf_anon_mcp.data.sources import choose_text_columns, holds_text, iter_batches, limited, open_source
 from hf_anon_mcp.data.writer import AtomicDatasetWriter, check_output, output_format
+from hf_anon_mcp.decisions.cells import rebuild, texts_in
+from hf_anon_mcp.decisions.detect import DetectSpec
+from hf_anon_mcp.decisions.pipeline import (Spill, check_sample, decide_pass, detect_pass, finish_verification,
+                                            replace_pass, sample_rate)
+from hf_anon_mcp.decisions.replace import ReplaceSpec, ReplaceStats
 from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info, get_analyzer
-from hf_anon_mcp.engine.anonymizer import OperatorPlan, anonymize_text, whole_cell
-from hf_anon_mcp.engine.detect import analyze_texts
-from hf_anon_mcp.engine.entities import is_secret, risk_of
+from hf_anon_mcp.engine.anonymizer import OperatorPlan
+from hf_anon_mcp.engine.entities import DATE_OF_BIRTH, known_entities
 from hf_anon_mcp.engine.operators import Renumberer
 from hf_anon_mcp.errors import InputError, PolicyError
-from hf_anon_mcp.models import AnonymizeReport, AnonymizeRequest, Progress, ReplacedStat, RiskLevel, ScanRequest
-from hf_anon_mcp.policy import (SURROGATE_SECRET_ENV, AnonymizationPolicy, OperatorName, load_policy, parse_policy,
-                                policy_for_operator)
-from hf_anon_mcp.workflow.parallel import ordered_map
-from hf_anon_mcp.workflow.scan import scan
+from hf_anon_mcp.models import (AnonymizeReport, AnonymizeRequest, KeptTerm, Progress, ReplacedStat, RiskLevel,
+                                VerificationResult)
+from hf_anon_mcp.policy import (PRESETS, SURROGATE_SECRET_ENV, AnonymizationPolicy, OperatorName, load_policy,
+                                parse_policy, policy_for_operator)
+from hf_anon_mcp.runners.local import LocalRunner, auto_workers
 
 log = logging.getLogger("hf_anon_mcp.anonymize")
 
 ProgressFn = Callable[[Progress], None]
 KEY_SUFFIX = ".surrogate-key"
-# Operators whose output should no longer look like PII: residual findings of these types are real leaks.
-_VANISHING = {OperatorName.placeholder, OperatorName.numbered, OperatorName.redact, OperatorName.mask}
 
 
 def resolve_policy(request: AnonymizeRequest) -> AnonymizationPolicy:
-    """The policy of a request: file or inline document (not both), with `operator` overriding its default."""
-    if request.policy_file and request.policy:
+    """The policy of a request: a preset name, a file or an inline document (one of them), with `operator` and
+    `entities` overriding it."""
+    if request.policy_file and request.policy is not None:
         raise PolicyError("give either a policy file or an inline policy, not both")
     if request.policy_file:
         policy = load_policy(request.policy_file)
+    elif isinstance(request.policy, str):
+        if request.policy not in PRESETS:
+            raise PolicyError(f"unknown policy '{request.policy}'",
+                              hint="use 'default', 'strict', a policy file, or an inline policy object")
+        policy = AnonymizationPolicy(level=request.policy)
     elif request.policy is not None:
         policy = parse_policy(request.policy, origin="inline policy")
     else:
@@ -50,20 +62,34 @@ def resolve_policy(request: AnonymizeRequest) -> AnonymizationPolicy:
     if request.operator:
         override = policy_for_operator(request.operator).default_operator
         policy = policy.model_copy(update={"default_operator": override})
+    if request.entities:
+        unknown = sorted(e for e in request.entities if e not in known_entities() and e != "DENY_LIST")
+        if unknown:
+            raise PolicyError(f"unknown entity type(s): {', '.join(unknown)}",
+                              hint="e.g. PERSON, EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, LOCATION")
+        policy = policy.model_copy(update={"entities": list(request.entities)})
     policy.check_secrets()
     return policy
 
 
 def _engine_config(request: AnonymizeRequest, policy: AnonymizationPolicy) -> EngineConfig:
+    """What to look for: the policy's entities plus every secret type (secrets are replaced under every policy)
+    and dates (a date of birth starts as a date)."""
+    from hf_anon_mcp.engine.secrets import SECRET_ENTITIES
+
     settings = get_settings()
+    entities = None
+    if policy.entities:
+        extra = {"DATE_TIME"} if DATE_OF_BIRTH in policy.entities else set()
+        entities = tuple(sorted({*policy.entities, *SECRET_ENTITIES, *extra} - {DATE_OF_BIRTH}))
     return EngineConfig(
         model_name=settings.spacy_model,
         patterns_only=request.patterns_only,
         language=policy.language,
         countries=tuple(settings.countries),
         score_threshold=policy.score_threshold if policy.score_threshold is not None else settings.score_threshold,
-        entities=tuple(policy.entities) if policy.entities else None,
-        allow_list=tuple(policy.allow_list),
+        entities=entities,
+        allow_list=(),  # allow-list terms are cut out of findings dataset-wide, also inside longer spans
         deny_list=tuple(policy.deny_list),
     )
 
@@ -196,6 +222,127 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
     return report
 
 
+def _warm(config: EngineConfig) -> None:
+    get_analyzer(config)
+
+
+def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> AnonymizeReport:
+    """Anonymize a dataset into a new one; the input is never modified.
+
+    >>> report = anonymize(AnonymizeRequest(source="tickets.csv", output="tickets.anon.parquet"))
+    >>> report.rows_out == report.rows_in, report.verification.verdict.startswith("no replaced value")
+    (True, True)
+    """
+    started = time.perf_counter()
+    policy = resolve_policy(request)
+    output = Path(request.output).expanduser()
+    fmt = output_format(output)
+    source = open_source(request.source, config=request.config_name, split=request.split)
+    check_output(output, source.path, overwrite=request.overwrite)
+    features = source.features
+    unknown = [c for c in policy.columns if c not in features]
+    if unknown:
+        raise PolicyError(f"policy names unknown column(s): {', '.join(unknown)}",
+                          hint="available: " + ", ".join(features))
+    rules = policy.columns
+    dropped = [c for c, r in rules.items() if r.action == "drop"]
+    kept = [c for c, r in rules.items() if r.action == "keep"]
+    whole = {c: r.entity for c, r in rules.items() if r.action == "entity"}
+    text_cols = choose_text_columns(features, request.columns)
+    if whole:
+        choose_text_columns(features, list(whole))  # whole-cell columns must hold text too
+    work_cols = [c for c in dict.fromkeys([*text_cols, *whole]) if c not in dropped and c not in kept]
+    string_cols = [c for c, f in features.items() if holds_text(f) and c not in dropped]
+
+    config = _engine_config(request, policy)
+    secret, key_source, new_key_file = _surrogate_secret(policy, output)
+    plan = OperatorPlan(policy, surrogate_secret=secret, number_secret=secrets.token_bytes(32))
+    renumber = Renumberer() if OperatorName.numbered in policy.operators_used() else None
+    out_features = Features({k: v for k, v in features.items() if k not in dropped})
+    ds, expected = limited(source, max_rows=request.max_rows)
+    num_proc = request.num_proc or auto_workers(expected, "fast" if config.patterns_only else "balanced")
+
+    def tell(stage: str, done: int, message: str) -> None:
+        if progress:
+            progress(Progress(stage=stage, done=done, total=expected, message=message))
+
+    totals, samples = ReplaceStats(), []
+    with LocalRunner(num_proc, cancel=cancel, initializer=_warm, initargs=(config,)) as runner, \
+            Spill(str(output.parent)) as spill:
+        stats = detect_pass(runner, DetectSpec(config, tuple(work_cols)),
+                            iter_batches(source, ds, request.batch_size), spill,
+                            on_batch=lambda n: tell("detect", n, f"detected {n:,} rows"))
+        if stats.rows == 0:
+            raise InputError(f"dataset is empty: {request.source}")
+        decisions = decide_pass(stats, policy, work_cols)
+        rate = sample_rate(stats.rows, request.verify)
+        spec = ReplaceSpec(decisions=decisions, plan=plan, columns=tuple(work_cols), string_columns=tuple(string_cols),
+                           dropped=tuple(dropped), sample_rate=rate,
+                           sample_key=hashlib.sha256(b"hf-anon-mcp sample\x1f" + secret).digest())
+        with AtomicDatasetWriter(output, out_features.arrow_schema) as writer:
+            for batch in replace_pass(runner, spec, spill, totals, samples):
+                if renumber:
+                    for col in work_cols:
+                        batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
+                writer.write_batch(batch)
+                tell("replace", writer.rows, f"anonymized {writer.rows:,} rows")
+            tell("verify", writer.rows, f"verifying a sample of {len(samples):,} rows with the independent detector")
+            verification = (check_sample(runner, samples, policy, request.verify, config)
+                            if request.verify != "off" else VerificationResult(sample_note="verification was off"))
+            structure_ok = writer.rows == stats.rows
+            writer.commit()
+    if new_key_file is not None:
+        _write_key(new_key_file, secret)
+    verification = finish_verification(verification, totals, policy, structure_ok,
+                                       "" if structure_ok else f"{writer.rows} rows written of {stats.rows}")
+    elapsed = time.perf_counter() - started
+    rows = stats.rows
+    return AnonymizeReport(
+        report_id=f"anon-{uuid.uuid4().hex[:12]}",
+        source=request.source,
+        output_path=str(output),
+        output_format=fmt,
+        rows_in=rows,
+        rows_out=writer.rows,
+        columns_anonymized=[c for c in work_cols if decisions.columns[c].action != "keep"],
+        columns_dropped=dropped,
+        columns_kept=[*kept, *(c for c in work_cols if decisions.columns[c].action == "keep")],
+        whole_cell_columns={c: d.entity for c, d in decisions.columns.items() if d.action == "replace_cells"},
+        replaced=_stats(totals.replaced, plan),
+        kept=_stats(totals.kept, None),
+        propagated=_stats(totals.propagated, plan),
+        operators={e: plan.operator_name(e) for e in sorted({e for _, e in totals.replaced})},
+        default_operator=policy.default_operator.operator.value,
+        surrogates_consistent=bool({OperatorName.surrogate, OperatorName.numbered} & policy.operators_used()),
+        surrogate_key_source=key_source,
+        residual_risk=_residual_risk(verification),
+        residual_note=verification.verdict,
+        detector=detector_info(config),
+        elapsed_s=round(elapsed, 3),
+        rows_per_s=round(rows / elapsed, 1) if elapsed else 0.0,
+        policy_level=policy.level if not policy.entities else "entities",
+        secrets_kept=policy.keep_secrets,
+        column_decisions=list(decisions.columns.values()),
+        kept_frequent_terms=[k if request.include_raw_terms else KeptTerm(rows=k.rows, share=k.share)
+                             for k in decisions.kept_report[:50]],
+        verification=verification,
+    )
+
+
+def _stats(counter, plan: OperatorPlan | None) -> list[ReplacedStat]:
+    return [ReplacedStat(column=c, entity_type=e, count=n, operator=plan.operator_name(e) if plan else "keep")
+            for (c, e), n in sorted(counter.items(), key=lambda kv: (kv[0][0], -kv[1]))]
+
+
+def _residual_risk(v: VerificationResult) -> RiskLevel:
+    """High when anything replaced survives or the independent sample found a direct identifier; medium when the
+    sample check could not run (unverified); low otherwise (a bound, never none)."""
+    if v.propagation_survivors or v.sample_rows_with_direct:
+        return RiskLevel.high
+    return RiskLevel.low if v.sample_checked else RiskLevel.medium
+
+
 def _write_key(path: Path, secret: bytes) -> None:
     """Save a generated surrogate key beside the output, readable by its owner only, atomically."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -203,28 +350,3 @@ def _write_key(path: Path, secret: bytes) -> None:
     with os.fdopen(fd, "wb") as fh:
         fh.write(secret + b"\n")
     os.replace(tmp, path)
-
-
-def _verify(report: AnonymizeReport, request: AnonymizeRequest, policy: AnonymizationPolicy,
-            progress: ProgressFn | None) -> None:
-    """Re-scan the output's anonymized columns; residual risk counts only types that should have vanished."""
-    rescan = scan(ScanRequest(source=report.output_path, columns=report.columns_anonymized, patterns_only=request.patterns_only,
-                              score_threshold=policy.score_threshold, entities=policy.entities,
-                              batch_size=request.batch_size, num_proc=request.num_proc), progress=progress)
-    report.residual = rescan.columns
-    report.verification_report_id = rescan.report_id
-    should_vanish = [
-        s for c in rescan.columns for s in c.entities
-        if is_secret(s.entity_type) or policy.operator_for(s.entity_type).operator in _VANISHING
-    ]
-    report.residual_risk = max((risk_of(s.entity_type) for s in should_vanish), key=lambda r: r.rank,
-                               default=RiskLevel.none)
-    faked = sorted({s.entity_type for c in rescan.columns for s in c.entities
-                    if policy.operator_for(s.entity_type).operator is OperatorName.surrogate})
-    notes = []
-    if should_vanish:
-        notes.append(f"{sum(s.count for s in should_vanish)} finding(s) of replaced types remain: detection is "
-                     "statistical; review them before publishing")
-    if faked:
-        notes.append(f"surrogates are realistic by design, so the re-scan finds them again ({', '.join(faked)})")
-    report.residual_note = "; ".join(notes) or "the re-scan found nothing of the replaced types"

@@ -1,0 +1,152 @@
+"""The detect pass: every text of a batch analyzed once; findings stored compactly beside the row, and the batch's
+partial statistics attached to its first row (so a Ray block and a local batch carry the same thing)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from hf_anon_mcp.decisions.cells import texts_in
+from hf_anon_mcp.decisions.headers import header_hint
+from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat, context_key
+from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
+from hf_anon_mcp.engine.detect import Finding, find_in_texts
+from hf_anon_mcp.engine.entities import risk_of
+from hf_anon_mcp.engine.surrogates import normalise
+from hf_anon_mcp.models import RiskLevel
+
+FINDINGS = "__hfanon_findings"
+STATS = "__hfanon_stats"
+TERM_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
+_BIRTH_CUE = re.compile(r"(?i)\b(?:born|d\.?o\.?b\.?|date of birth|birth ?date|birthday)\b[^\n]{0,24}$")
+_POSSESSIVE = re.compile(r"[’']s$")
+
+# One finding as stored: (column index, text index within the cell, entity, start, end, score, detector)
+Stored = tuple[int, int, str, int, int, float, str]
+
+
+@dataclass(frozen=True)
+class DetectSpec:
+    """What the detect pass looks at: the engine, the columns whose texts are analyzed, and the columns whose
+    statistics are gathered (every string column, ids included, so `decide` can type them)."""
+
+    config: EngineConfig
+    columns: tuple[str, ...]
+
+
+def retype_birth_dates(text: str, findings: list[Finding]) -> list[Finding]:
+    """A date right after "born", "DOB", "date of birth" is a date of birth: a direct identifier, not a date."""
+    out = []
+    for f in findings:
+        if f.entity_type == "DATE_TIME" and _BIRTH_CUE.search(text[max(0, f.start - 40):f.start]):
+            f = f._replace(entity_type="DATE_OF_BIRTH")
+        out.append(f)
+    return out
+
+
+_EDGE_WORD = re.compile(r"\S+")
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | {"hi", "hello", "hey", "dear", "thanks", "thank", "regards", "cheers"}
+
+
+def _is_stop(token: str) -> bool:
+    bare = token.strip(".,;:!?\"()[]").lower().replace("’", "'")
+    return bare.split("'")[0] in _stop_words() if bare else True
+
+
+def clean_names(text: str, findings: list[Finding]) -> list[Finding]:
+    """Trim greeting and function words off name-like spans (`I'm Roman Novak` -> `Roman Novak`, `My Aurora Hub`
+    -> `Aurora Hub`), and drop person spans holding a digit (`Order ORD-468539`): names have none, handles aside."""
+    out = []
+    for f in findings:
+        if f.entity_type in TERM_TYPES:
+            words = list(_EDGE_WORD.finditer(text, f.start, f.end))
+            while words and _is_stop(words[0].group()):
+                words.pop(0)
+            while words and _is_stop(words[-1].group()):
+                words.pop()
+            if not words:
+                continue
+            start, end = words[0].start(), words[-1].end()
+            while end > start and text[end - 1] in ".,;:!?":
+                end -= 1
+            if f.entity_type == "PERSON" and not text[start:end].startswith("@") and any(
+                    c.isdigit() for c in text[start:end]):
+                continue
+            f = f._replace(start=start, end=end)
+        out.append(f)
+    return out
+
+
+def term_of(text: str) -> str:
+    """A detected name as a term: normalised, possessive cut (`Roman's` -> `roman`)."""
+    return _POSSESSIVE.sub("", normalise(text)).strip(" .,;:!?\"'()[]")
+
+
+class DetectWorker:
+    """Callable class (see `runners.base.BatchWorker`): loads the engine once, then maps batch -> batch + findings."""
+
+    def __init__(self, spec: DetectSpec):
+        self.spec = spec
+        get_analyzer(spec.config)
+        self.hinted = {c for c in spec.columns if header_hint(c)}
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        columns = self.spec.columns
+        n = len(next(iter(batch.values()))) if batch else 0
+        where: list[tuple[int, int, int]] = []  # (row, column index, text index) of each text
+        texts: list[str] = []
+        for ci, col in enumerate(columns):
+            for row, value in enumerate(batch[col]):
+                for ti, text in enumerate(texts_in(value)):
+                    where.append((row, ci, ti))
+                    texts.append(text)
+        found = find_in_texts(texts, self.spec.config)
+        stored: list[list[Stored]] = [[] for _ in range(n)]
+        stats = DatasetStats(rows=n)
+        row_terms: list[set[str]] = [set() for _ in range(n)]
+        row_words: list[set[str]] = [set() for _ in range(n)]
+        for (row, ci, ti), text, findings in zip(where, texts, found):
+            col = columns[ci]
+            findings = clean_names(text, retype_birth_dates(text, findings))
+            cstats = stats.column(col)
+            cstats.nested = cstats.nested or not isinstance(batch[col][row], str)
+            cstats.add(text, [(f.entity_type, f.start, f.end) for f in findings])
+            if col in self.hinted and len(text.strip()) <= SHORT_CELL and isinstance(batch[col][row], str):
+                stats.short_values.setdefault(col, set()).add(text.strip())
+            row_words[row].update(w.lower() for w in WORD.findall(text))
+            for f in findings:
+                stored[row].append((ci, ti, f.entity_type, f.start, f.end, f.score, getattr(f, "detector", "")))
+                value = text[f.start:f.end]
+                if f.entity_type in TERM_TYPES:
+                    term = term_of(value)
+                    if not term:
+                        continue
+                    stat = stats.terms.setdefault(term, TermStat())
+                    if term not in row_terms[row]:
+                        row_terms[row].add(term)
+                        stat.rows += 1
+                    stat.entities[f.entity_type] += 1
+                    stat.columns.add(col)
+                    if len(stat.contexts) < 16:
+                        stat.contexts.add(context_key(text, f.start, f.end))
+                elif risk_of(f.entity_type) is RiskLevel.high and len(value) <= 200:
+                    stats.values.setdefault(normalise(value), f.entity_type)
+        for words in row_words:
+            stats.word_rows.update(words)
+        out = dict(batch)
+        out[FINDINGS] = [json.dumps(s, separators=(",", ":")) for s in stored]
+        out[STATS] = [pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)] + [None] * (n - 1) if n else []
+        return out
+
+
+def stored_findings(encoded: str | None) -> list[Stored]:
+    return [tuple(f) for f in json.loads(encoded)] if encoded else []

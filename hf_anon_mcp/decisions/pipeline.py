@@ -1,0 +1,129 @@
+"""The three passes over a stream of batches, on any runner: detect (findings spilled to a temporary file beside
+the run, statistics merged), decide (on the driver), replace (from the spill), then the verification sample.
+
+Nothing is detected twice: the replace pass reads the spilled batches, which carry the stored findings.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from hf_anon_mcp.decisions.decide import Decisions, decide
+from hf_anon_mcp.decisions.detect import STATS, DetectSpec, DetectWorker
+from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceSpec, ReplaceStats, ReplaceWorker
+from hf_anon_mcp.decisions.stats import DatasetStats
+from hf_anon_mcp.decisions.verify import (SampleCheckWorker, SampleSpec, independent_available, sample_size,
+                                          summarize_hits, verdict, wilson)
+from hf_anon_mcp.models import VerificationResult
+from hf_anon_mcp.policy import AnonymizationPolicy
+from hf_anon_mcp.runners.base import Batch
+
+
+class Spill:
+    """Detected batches kept on disk between the passes (pickled one after another): memory stays flat."""
+
+    def __init__(self, folder: str | None = None):
+        self._file = tempfile.NamedTemporaryFile(prefix=".hfanon-spill-", suffix=".pkl", dir=folder, delete=True)
+        self.batches = 0
+
+    def write(self, batch: Batch) -> None:
+        pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.batches += 1
+
+    def read(self) -> Iterator[Batch]:
+        self._file.flush()
+        with open(self._file.name, "rb") as fh:
+            for _ in range(self.batches):
+                yield pickle.load(fh)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "Spill":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def detect_pass(runner, spec: DetectSpec, batches: Iterable[Batch], spill: Spill,
+                on_batch: Callable[[int], None] | None = None) -> DatasetStats:
+    """Run detection on every batch, spill the results, merge the statistics."""
+    stats = DatasetStats()
+    for out in runner.map(DetectWorker, spec, batches):
+        part = out.get(STATS) or [None]
+        if part and part[0] is not None:
+            stats.merge(pickle.loads(part[0]))
+        out[STATS] = [None] * len(out[STATS])
+        spill.write(out)
+        if on_batch:
+            on_batch(stats.rows)
+    return stats
+
+
+def decide_pass(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str]) -> Decisions:
+    return decide(stats, policy, columns)
+
+
+def replace_pass(runner, spec: ReplaceSpec, spill: Spill, totals: ReplaceStats,
+                 samples: list[str]) -> Iterator[Batch]:
+    """Anonymized batches in order (internal columns removed); counts merged into `totals`, samples collected."""
+    for out in runner.map(ReplaceWorker, spec, spill.read()):
+        part = out.pop(REPORT, None) or [None]
+        if part[0] is not None:
+            totals.merge(pickle.loads(part[0]))
+        samples.extend(s for s in out.pop(SAMPLE, []) if s is not None)
+        yield out
+
+
+def sample_rate(rows: int, mode: str) -> float:
+    if mode == "off" or rows == 0:
+        return 0.0
+    if mode == "full":
+        return 1.0
+    return min(1.0, sample_size(rows) / rows)
+
+
+def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: str,
+                 engine_config=None) -> VerificationResult:
+    """Run the independent detector over the sampled output rows (on the same warm pool)."""
+    result = VerificationResult(full_rescan=mode == "full")
+    if mode == "off":
+        result.sample_note = "verification was turned off"
+        return result
+    ok, why = independent_available()
+    if not ok:
+        result.sample_note = why
+        return result
+    from hf_anon_mcp.engine import rampart
+
+    chunks = [{"sample": samples[i:i + 64]} for i in range(0, len(samples), 64)]
+    spec = SampleSpec(full=mode == "full", engine_config=engine_config)
+    hit_rows = [json.loads(h) for out in runner.map(SampleCheckWorker, spec, chunks) for h in out["hits"]]
+    rows, types, examples = summarize_hits(hit_rows, policy.replaces)
+    result.sample_checked = True
+    result.sample_detector = rampart.detector_name()
+    result.sample_rows = len(hit_rows)
+    result.sample_rows_with_direct = rows
+    result.sample_share = round(rows / len(hit_rows), 5) if hit_rows else 0.0
+    lo, hi = wilson(rows, len(hit_rows))
+    result.sample_ci95 = (round(lo, 5), round(hi, 5))
+    result.sample_types = dict(types)
+    result.sample_examples = examples
+    return result
+
+
+def finish_verification(result: VerificationResult, totals: ReplaceStats, policy: AnonymizationPolicy,
+                        structure_ok: bool, structure_note: str) -> VerificationResult:
+    result.propagation_survivors = sum(totals.survivors.values())
+    result.survivor_types = dict(totals.survivors)
+    result.structure_ok, result.structure_note = structure_ok, structure_note
+    return verdict(result, policy.replaces)
+
+
+def spill_folder(output: Path) -> str:
+    return str(output.parent)
