@@ -40,13 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     _source_args(anon)
     anon.add_argument("--out", dest="output", required=True,
                       help="output path: .parquet (default format), .jsonl, .csv, or a folder (save_to_disk)")
-    anon.add_argument("--policy", dest="policy_file", help="a JSON or YAML AnonymizationPolicy file")
+    anon.add_argument("--policy", dest="policy_arg", metavar="default|strict|FILE",
+                      help="default (direct identifiers, dates of birth, secrets), strict (+ places, organisations, "
+                           "dates, ages, titles, ZIP codes), or a JSON/YAML policy file")
     anon.add_argument("--operator", choices=[o.value for o in OperatorName if o is not OperatorName.keep],
                       help="default operator (overrides the policy's default)")
     anon.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    anon.add_argument("--no-verify", dest="verify", action="store_false", help="skip the verification re-scan")
+    anon.add_argument("--verify", choices=["sample", "full", "off"], default="sample",
+                      help="sample (default): every row checked for surviving replaced values, plus the independent "
+                           "detector on a random sample; full: both detectors on every row; off: no checks")
+    anon.add_argument("--no-verify", dest="verify", action="store_const", const="off", help="same as --verify off")
+    anon.add_argument("--include-raw-terms", action="store_true",
+                      help="name the kept frequent terms in the report (off by default)")
     anon.add_argument("--max-rows", type=int, help="anonymize only the first N rows")
-    anon.set_defaults(handler=_cmd_anonymize, verify=True)
+    anon.set_defaults(handler=_cmd_anonymize)
 
     from hf_anon_mcp.cli_hub import add_hub_commands
     from hf_anon_mcp.cli_server import add_server_commands
@@ -64,7 +71,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patterns-only", action="store_true", help="no NER: faster, but misses names and places")
     p.add_argument("--entities", type=_csv, help="comma-separated entity types to look for")
     p.add_argument("--score-threshold", type=float, help="minimum finding score (default 0.4)")
-    p.add_argument("--num-proc", type=int, default=1, help="worker processes")
+    p.add_argument("--num-proc", type=int, help="worker processes (default: chosen from the input size)")
     p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
@@ -108,7 +115,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_anonymize(args: argparse.Namespace) -> int:
+    from hf_anon_mcp.policy import PRESETS
     from hf_anon_mcp.workflow.anonymize import anonymize
+
+    if args.policy_arg in PRESETS:
+        args.policy = args.policy_arg
+    elif args.policy_arg:
+        args.policy_file = args.policy_arg
 
     return _run_workflow(args, "anonymize", anonymize, AnonymizeRequest, render_anonymize)
 
@@ -124,11 +137,28 @@ def render_anonymize(report: AnonymizeReport) -> str:
     ]
     if report.surrogate_key_source:
         lines.append(f"surrogate key: {report.surrogate_key_source} (keep it secret; needed for consistent reruns)")
+    lines.append(f"policy: {report.policy_level}" + ("   SECRETS KEPT (keep_secrets: true)" if report.secrets_kept
+                                                       else "   secrets replaced"))
+    if report.column_decisions:
+        lines += ["", f"{'column':<18} {'type':<15} {'action':<14} reason"]
+        lines += [f"{d.column:<18} {d.kind + (f' {d.entity}' if d.entity else ''):<15} {d.action:<14} {d.reason}"
+                  for d in report.column_decisions]
     lines += ["", f"{'column':<18} {'entity':<26} {'replaced':>9}  operator"]
     lines += [f"{r.column:<18} {r.entity_type:<26} {r.count:>9}  {r.operator}" for r in report.replaced]
-    residual = [(c.column, s) for c in report.residual for s in c.entities]
-    lines += ["", f"verification re-scan: residual risk {report.residual_risk.value.upper()}; {report.residual_note}"]
-    lines += [f"  {col}: {s.entity_type} x{s.count} ({', '.join(s.samples)})" for col, s in residual]
+    if report.propagated:
+        lines.append(f"propagated (same value found elsewhere): {sum(p.count for p in report.propagated)} occurrences")
+    if report.kept:
+        kept = {}
+        for k in report.kept:
+            kept[k.entity_type] = kept.get(k.entity_type, 0) + k.count
+        lines.append("reported and kept by the policy: " + ", ".join(f"{e} {n}" for e, n in sorted(kept.items())))
+    if report.kept_frequent_terms:
+        lines.append(f"kept frequent terms (products, the company, template phrases): {len(report.kept_frequent_terms)}"
+                     + "".join(f"\n  {t.term}: {t.rows} rows ({t.share:.1%})" for t in report.kept_frequent_terms
+                               if t.term))
+    lines += ["", f"verification: residual risk {report.residual_risk.value.upper()}; {report.residual_note}"]
+    if report.verification and report.verification.sample_examples:
+        lines += [f"  {e}" for e in report.verification.sample_examples]
     return "\n".join(lines)
 
 

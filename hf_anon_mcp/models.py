@@ -88,6 +88,10 @@ class ScanReport(BaseModel):
     raw_samples_included: bool = False
     elapsed_s: float
     rows_per_s: float
+    column_decisions: list["ColumnDecision"] = Field(default_factory=list,
+                                                     description="What anonymize would make of each column.")
+    kept_frequent_terms: list["KeptTerm"] = Field(default_factory=list)
+    propagation_candidates: int = Field(0, description="Distinct values anonymize would replace everywhere.")
 
     def column(self, name: str) -> ColumnReport | None:
         return next((c for c in self.columns if c.column == name), None)
@@ -252,3 +256,6 @@ class AnonymizeReport(BaseModel):
         for stat in self.replaced:
             totals[stat.entity_type] = totals.get(stat.entity_type, 0) + stat.count
         return totals
+
+
+ScanReport.model_rebuild()

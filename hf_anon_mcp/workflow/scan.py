@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 
 from hf_anon_mcp.config import get_settings
-from hf_anon_mcp.data.sources import choose_text_columns, iter_batches, limited, open_source, strings_in
+from hf_anon_mcp.data.sources import choose_text_columns, iter_batches, limited, open_source
 from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info, get_analyzer
-from hf_anon_mcp.engine.detect import Finding, find_in_texts
+from hf_anon_mcp.engine.detect import Finding
 from hf_anon_mcp.engine.entities import is_secret, risk_of
 from hf_anon_mcp.engine.masking import mask_sample
 from hf_anon_mcp.errors import InputError
-from hf_anon_mcp.models import ColumnReport, EntityStat, Progress, RiskLevel, ScanReport, ScanRequest, SecretStat
-from hf_anon_mcp.workflow.parallel import ordered_map
+from hf_anon_mcp.models import (ColumnReport, EntityStat, KeptTerm, Progress, RiskLevel, ScanReport, ScanRequest,
+                                SecretStat)
+from hf_anon_mcp.decisions.cells import texts_in
+from hf_anon_mcp.decisions.decide import Decisions, decide
+from hf_anon_mcp.decisions.detect import FINDINGS, STATS, DetectSpec, DetectWorker, stored_findings
+from hf_anon_mcp.decisions.stats import DatasetStats
+from hf_anon_mcp.policy import AnonymizationPolicy
+from hf_anon_mcp.runners.local import LocalRunner
 
 log = logging.getLogger("hf_anon_mcp.scan")
 
@@ -89,11 +96,6 @@ class _ColumnTally:
         return ColumnReport(column=column, rows_with_text=self.rows_with_text, entities=stats, risk=risk)
 
 
-def _analyze_batch(args: tuple[list[str], EngineConfig]) -> list[list[Finding]]:
-    texts, config = args
-    return find_in_texts(texts, config)
-
-
 def _warm(config: EngineConfig) -> None:
     get_analyzer(config)
 
@@ -113,27 +115,21 @@ def scan(request: ScanRequest, *, progress: ProgressFn | None = None,
     ds, expected = limited(source, max_rows=request.max_rows, sample=request.sample)
     ds = ds.select_columns(columns)
     tallies = {c: _ColumnTally(request.include_raw_samples) for c in columns}
-
-    pending: deque = deque()  # batches in flight, in order
-
-    def feed():
-        for batch in iter_batches(source, ds, request.batch_size):
-            cells = _flatten(batch, columns)
-            pending.append((batch, cells))
-            yield [text for _, _, text in cells], config
-
+    stats = DatasetStats()
+    spec = DetectSpec(config, tuple(columns))
     rows = 0
-    results = ordered_map(_analyze_batch, feed(), num_proc=request.num_proc, initializer=_warm,
-                          initargs=(config,), cancel=cancel)
-    for findings in results:
-        batch, cells = pending.popleft()
-        n = len(next(iter(batch.values()))) if batch else 0
-        _tally(tallies, cells, findings)
-        rows += n
-        if progress:
-            progress(Progress(stage="scan", done=rows, total=expected, message=f"scanned {rows} rows"))
+    with LocalRunner(request.num_proc, cancel=cancel, initializer=_warm, initargs=(config,)) as runner:
+        for out in runner.map(DetectWorker, spec, iter_batches(source, ds, request.batch_size)):
+            part = out[STATS][0] if out.get(STATS) else None
+            if part is not None:
+                stats.merge(pickle.loads(part))
+            _tally_stored(tallies, out, columns)
+            rows += len(out[FINDINGS])
+            if progress:
+                progress(Progress(stage="scan", done=rows, total=expected, message=f"scanned {rows} rows"))
     if rows == 0:
         raise InputError(f"dataset is empty: {request.source}")
+    decisions = decide(stats, AnonymizationPolicy(), columns)
     elapsed = time.perf_counter() - started
     column_reports = [tallies[c].report(c) for c in columns]
     return ScanReport(
@@ -145,7 +141,11 @@ def scan(request: ScanRequest, *, progress: ProgressFn | None = None,
         columns=column_reports,
         secrets=_secrets(column_reports),
         overall_risk=max((c.risk for c in column_reports), key=lambda r: r.rank, default=RiskLevel.none),
-        recommendations=recommend(column_reports, tallies, rows, source.rows_total),
+        recommendations=recommend(column_reports, tallies, rows, source.rows_total, decisions),
+        column_decisions=list(decisions.columns.values()),
+        kept_frequent_terms=[KeptTerm(rows=k.rows, share=k.share, term=k.term if request.include_raw_samples else None)
+                             for k in decisions.kept_report[:50]],
+        propagation_candidates=len(decisions.propagate),
         detector=detector_info(config),
         raw_samples_included=request.include_raw_samples,
         elapsed_s=round(elapsed, 3),
@@ -153,24 +153,15 @@ def scan(request: ScanRequest, *, progress: ProgressFn | None = None,
     )
 
 
-def _flatten(batch: dict[str, list], columns: list[str]) -> list[tuple[str, int, str]]:
-    """(column, row index, string) for every string in the batch, nested ones included."""
-    cells = []
-    for col in columns:
-        for i, value in enumerate(batch[col]):
-            for text in strings_in(value):
-                cells.append((col, i, text))
-    return cells
-
-
-def _tally(tallies: dict[str, _ColumnTally], cells, findings) -> None:
-    per_row: dict[tuple[str, int], tuple[list[str], list[list[Finding]]]] = {}
-    for (col, i, text), found in zip(cells, findings):
-        texts, spans = per_row.setdefault((col, i), ([], []))
-        texts.append(text)
-        spans.append(found)
-    for (col, _), (texts, spans) in per_row.items():
-        tallies[col].add_row(texts, spans)
+def _tally_stored(tallies: dict[str, _ColumnTally], batch: dict[str, list], columns: list[str]) -> None:
+    """Count a detected batch's stored findings per column and row (nested strings count under their column)."""
+    for row, encoded in enumerate(batch[FINDINGS]):
+        found: dict[tuple[int, int], list[Finding]] = {}
+        for ci, ti, entity, start, end, score, _det in stored_findings(encoded):
+            found.setdefault((ci, ti), []).append(Finding(entity, start, end, score))
+        for ci, col in enumerate(columns):
+            texts = list(texts_in(batch[col][row]))
+            tallies[col].add_row(texts, [found.get((ci, ti), []) for ti in range(len(texts))])
 
 
 def _secrets(columns: list[ColumnReport]) -> list[SecretStat]:
@@ -181,9 +172,18 @@ def _secrets(columns: list[ColumnReport]) -> list[SecretStat]:
 
 
 def recommend(columns: list[ColumnReport], tallies: dict[str, _ColumnTally], rows: int,
-              rows_total: int | None) -> list[str]:
-    """Concrete next steps, most important first: rotate secrets, drop whole-identifier columns, anonymize text."""
+              rows_total: int | None, decisions: Decisions | None = None) -> list[str]:
+    """Concrete next steps, most important first: rotate secrets, drop whole-identifier columns, anonymize text.
+
+    Identifier, label and timestamp columns are kept by `anonymize`: no advice to anonymize them."""
     out: list[str] = []
+    kept_kinds = {"identifier", "categorical", "timestamp"}
+    if decisions is not None:
+        kept = [c for c, d in decisions.columns.items() if d.kind in kept_kinds]
+        if kept:
+            out.append(f"kept as they are by anonymize (ids, labels, timestamps): {', '.join(f'`{c}`' for c in kept)}.")
+        columns = [c for c in columns if decisions.columns[c.column].kind not in kept_kinds
+                   or any(is_secret(s.entity_type) for s in c.entities)]
     for col in columns:
         secrets = [s for s in col.entities if is_secret(s.entity_type)]
         if secrets:
