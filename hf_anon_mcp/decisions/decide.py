@@ -142,11 +142,11 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
         propagate.setdefault(full, "PERSON")
         persons.setdefault(full, full)
         for token in (tokens[0], tokens[-1]):
-            if token in kept or len(token) < 3 or token in common_words():
+            if len(token) < 3:
                 continue
             persons.setdefault(token, full)
-            if is_english_word(token) or token in categorical_values:
-                row_only.add(token)
+            if token in kept or is_english_word(token) or token in common_words() or token in categorical_values:
+                row_only.add(token)  # a word too: replaced only where the full name is in the same row
             else:
                 propagate.setdefault(token, "PERSON")
 
@@ -167,7 +167,10 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
             if (len(local) >= 4 and any(c.isalpha() for c in local) and local not in _GENERIC_LOCAL_PARTS
                     and not is_english_word(local) and local not in kept):
                 propagate.setdefault(local, "PERSON")
-    propagate = {v: e for v, e in propagate.items() if policy.replaces(e) and v not in kept}
+    allowed = {" ".join(a.casefold().split()) for a in policy.allow_list}
+    allowed_words = {w for a in allowed for w in a.split()}
+    propagate = {v: e for v, e in propagate.items()
+                 if policy.replaces(e) and v not in kept and v not in allowed and v not in allowed_words}
     report = [KeptTerm(rows=n, share=round(n / max(1, stats.rows), 4), term=t)
               for t, n in sorted(kept.items(), key=lambda kv: -kv[1])]
     return Decisions(columns=decisions, policy=policy, kept_terms=frozenset(kept), kept_report=report,

@@ -20,6 +20,8 @@ _HINTS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 _NOT_PII_WORDS = frozenset({"id", "uuid", "key", "count", "type", "status", "code", "number", "no", "num", "sku",
                             "product", "company", "file", "host", "file_name", "filename", "model", "version"})
+_ID_WORDS = frozenset({"id", "ids", "uuid", "key", "hash", "count", "type", "status", "code", "sku", "verified",
+                       "domain", "country", "provider", "format", "length", "flag"})
 _SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[A-Z])")
 
 
@@ -31,8 +33,8 @@ def header_words(name: str) -> list[str]:
 def header_hint(name: str) -> str | None:
     """The entity a header names, or None. `user_id`, `product_name`: an id or a product, not a person."""
     words = header_words(name)
-    if not words or (set(words) & _NOT_PII_WORDS and words[-1] in _NOT_PII_WORDS | {"id"}):
-        return None
+    if not words or words[-1] in _ID_WORDS:
+        return None  # user_id, email_hash, phone_type: an id or a label about the value, not the value
     if any(w in _NOT_PII_WORDS for w in words[:-1]) and words[-1] == "name":
         return None  # product_name, file_name, company_name
     for entity, hints in _HINTS:

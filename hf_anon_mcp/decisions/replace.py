@@ -180,7 +180,6 @@ class ReplaceWorker:
                 continue
             spans.append(Span(start, end, entity))
         spans = self._urls(text, spans)
-        spans = self._allowed(text, spans)
         replaced = []
         for span in spans:
             if d.replaces(span.entity) or span.how == "url":
@@ -195,7 +194,7 @@ class ReplaceWorker:
             if (text[start].isupper() and key and key in row_text and key != term
                     and not _overlaps(start, end, replaced)):
                 replaced.append(Span(start, end, "PERSON", "propagated"))
-        return merge_spans(replaced)
+        return merge_spans(self._allowed(text, replaced))
 
     def _urls(self, text: str, spans: list[Span]) -> list[Span]:
         """A URL is replaced whole or kept whole: personal ones (a name, handle or profile path) always."""

@@ -1,0 +1,207 @@
+"""Dataset-aware anonymization on small generated datasets, through the real engine (spaCy + Presidio + rules):
+column types, frequent terms, propagation, one fake per person, policies, chats, URLs, verification."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from hf_anon_mcp.decisions.headers import header_hint
+from hf_anon_mcp.decisions.stats import ColumnStats, shape
+from hf_anon_mcp.decisions.surrogates import person_surrogate
+from hf_anon_mcp.decisions.verify import sample_size, wilson
+from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
+from hf_anon_mcp.workflow.anonymize import anonymize
+from hf_anon_mcp.workflow.scan import scan
+
+FIRST = ["Roman", "Ingrid", "Tadeusz", "Oluwaseun", "Maren", "Gustavo", "Hyejin", "Bartholomew", "Svetlana", "Ayodele",
+         "Leopold", "Marisol", "Kasimir", "Thandiwe", "Evander", "Priyanka"]
+LAST = ["Novak", "Halvorsen", "Wojcik", "Adeyemi", "Lindqvist", "Carvalho", "Kwon", "Pemberton", "Volkova", "Okafor",
+        "Brandauer", "Quintero", "Zielinski", "Mbeki", "Castellano", "Raghunathan"]
+PRODUCTS = ["Quillfeather Pro", "Brightwave Hub", "Corvid Sensor", "Lumen Dock"]
+PHRASES = ["Mark as urgent.", "Escalate to tier two.", "Closing as resolved."]
+
+
+def _tickets(path: Path, n: int = 160, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+        product = rng.choice(PRODUCTS)
+        phone = f"+1 415 555 {rng.randint(1000, 9999)}" if i % 3 else f"0{rng.randint(10, 99)}-{rng.randint(10, 99)}"
+        body = rng.choice([
+            f"Hello, this is {first} {last}. My {product} will not pair since Monday. {rng.choice(PHRASES)}",
+            f"Thanks {first}! The {product} firmware fixed it. {rng.choice(PHRASES)}",
+            f"The {product} is overheating after the update. {rng.choice(PHRASES)}",
+            f"Customer reports the {product} drops the connection every hour. {rng.choice(PHRASES)}",
+        ])
+        rows.append({"ticket_id": f"TCK-{100000 + i}", "customer_name": f"{first} {last}",
+                     "phone": phone, "product": product, "priority": rng.choice(["low", "normal", "high"]),
+                     "created_at": f"2026-0{1 + i % 9}-1{i % 10} 0{i % 10}:1{i % 6}:00", "body": body})
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def tickets(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tickets")
+    src = folder / "tickets.csv"
+    rows = _tickets(src)
+    out = folder / "out.jsonl"
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(out), operator="surrogate", num_proc=1))
+    return rows, _read(out), report
+
+
+def test_column_types_from_the_whole_column(tickets):
+    _, _, report = tickets
+    kinds = {d.column: (d.kind, d.entity) for d in report.column_decisions}
+    assert kinds["ticket_id"] == ("identifier", None)
+    assert kinds["customer_name"] == ("structured_pii", "PERSON")
+    assert kinds["phone"] == ("structured_pii", "PHONE_NUMBER")
+    assert kinds["product"][0] == kinds["priority"][0] == "categorical"
+    assert kinds["created_at"][0] == "timestamp"
+    assert kinds["body"][0] == "free_text"
+    assert all(d.reason for d in report.column_decisions)
+
+
+def test_ids_labels_and_timestamps_untouched_and_structured_pii_replaced_in_every_cell(tickets):
+    rows, out, _ = tickets
+    for key in ("ticket_id", "product", "priority", "created_at"):
+        assert [str(r[key]) for r in rows] == [str(o[key]) for o in out], key
+    assert all(o["customer_name"] != r["customer_name"] for r, o in zip(rows, out))
+    # phones that fail validation (a third of them) are replaced too, because the column is a phone column
+    assert all(o["phone"] != r["phone"] for r, o in zip(rows, out))
+
+
+def test_no_name_part_survives_anywhere(tickets):
+    rows, out, report = tickets
+    text = json.dumps(out).lower()
+    for first in FIRST:
+        assert f" {first.lower()}" not in text and f"{first.lower()}!" not in text, first
+    for last in LAST:
+        assert last.lower() not in text, last
+    assert report.verification is not None and report.verification.propagation_survivors == 0
+
+
+def test_frequent_products_and_template_phrases_are_kept(tickets):
+    rows, out, report = tickets
+    for r, o in zip(rows, out):
+        for phrase in PHRASES:
+            if phrase in r["body"]:
+                assert phrase in o["body"]
+        assert r["product"] in o["body"]
+    pii_free = [(r, o) for r, o in zip(rows, out) if r["body"].startswith(("The ", "Customer"))]
+    assert pii_free and all(r["body"] == o["body"] for r, o in pii_free)
+    assert report.kept_frequent_terms and all(t.term is None for t in report.kept_frequent_terms)
+
+
+def test_one_fake_per_person_everywhere(tickets):
+    rows, out, _ = tickets
+    for r, o in zip(rows, out):
+        first = r["customer_name"].split()[0]
+        fake_first = o["customer_name"].split()[0]
+        if r["body"].startswith(f"Thanks {first}!"):
+            assert o["body"].startswith(f"Thanks {fake_first}!")
+        if f"this is {r['customer_name']}." in r["body"]:
+            assert f"this is {o['customer_name']}." in o["body"]
+
+
+def test_person_surrogate_family_and_case():
+    persons = {"roman novak": "roman novak", "roman": "roman novak", "novak": "roman novak"}
+    full = person_surrogate("Roman Novak", persons, b"k" * 32, "en_US")
+    first, last = full.split()
+    assert person_surrogate("Roman", persons, b"k" * 32, "en_US") == first
+    assert person_surrogate("NOVAK", persons, b"k" * 32, "en_US") == last.upper()
+    assert person_surrogate("R. Novak", persons, b"k" * 32, "en_US") == f"{first[0]}. {last}"
+    assert "roman" not in full.lower() and "novak" not in full.lower()
+
+
+def test_secrets_replaced_under_a_policy_that_names_only_two_types(tmp_path):
+    src = tmp_path / "chat.jsonl"
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc9X"
+    rows = [{"messages": [{"role": "system", "content": "You are a support bot."},
+                          {"role": "user", "content": f"My key is {key} and my mail is maren.lindqvist@example.org"},
+                          {"role": "assistant", "content": "Please rotate that key now, Maren."}]}] * 3
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(out), entities=["PERSON", "EMAIL_ADDRESS"]))
+    got = _read(out)
+    assert key not in out.read_text() and "maren.lindqvist" not in out.read_text()
+    assert [[m["role"] for m in r["messages"]] for r in got] == [["system", "user", "assistant"]] * 3
+    assert got[0]["messages"][0] == rows[0]["messages"][0]
+    assert any(s.entity_type.startswith("SECRET_") for s in report.replaced)
+    kept = tmp_path / "kept.jsonl"
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(kept), policy={"keep_secrets": True}))
+    assert key in kept.read_text() and report.secrets_kept
+
+
+def test_allow_list_inside_a_longer_span_and_urls_whole(tmp_path):
+    src = tmp_path / "notes.jsonl"
+    rows = [{"text": "Ingrid Halvorsen from Acme Support called; see https://social.example.com/in/ingrid-halvorsen "
+                     "and the docs at https://docs.example.com/setup/guide."}] * 2
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    anonymize(AnonymizeRequest(source=str(src), output=str(out), policy={"allow_list": ["Acme Support"]}))
+    text = _read(out)[0]["text"]
+    assert "Acme Support" in text and "Halvorsen" not in text
+    assert "https://docs.example.com/setup/guide" in text  # generic URL kept by the default policy
+    assert "social.example" not in text and "ingrid" not in text.lower()  # personal URL replaced whole
+
+
+def test_strict_replaces_quasi_identifiers_default_keeps_them(tmp_path):
+    src = tmp_path / "q.jsonl"
+    src.write_text(json.dumps({"text": "Tadeusz Wojcik moved to Lisbon and works at Globex Corporation."}) + "\n")
+    default, strict = tmp_path / "d.jsonl", tmp_path / "s.jsonl"
+    anonymize(AnonymizeRequest(source=str(src), output=str(default)))
+    anonymize(AnonymizeRequest(source=str(src), output=str(strict), policy="strict"))
+    assert "Lisbon" in default.read_text() and "Wojcik" not in default.read_text()
+    assert "Lisbon" not in strict.read_text()
+
+
+def test_verdict_never_says_none(tickets):
+    _, _, report = tickets
+    assert report.residual_risk.value != "none"
+    assert "none" not in report.verification.verdict.lower().split()
+    assert report.verification.verdict
+
+
+def test_scan_reports_decisions_and_no_advice_to_anonymize_ids(tmp_path):
+    src = tmp_path / "tickets.csv"
+    _tickets(src, n=80)
+    report = scan(ScanRequest(source=str(src)))
+    kinds = {d.column: d.kind for d in report.column_decisions}
+    assert kinds["ticket_id"] == "identifier"
+    assert not any(r.startswith("anonymize column `ticket_id`") for r in report.recommendations)
+    assert any("`ticket_id`" in r and r.startswith("kept as they are") for r in report.recommendations)
+    assert report.propagation_candidates > 0
+
+
+def test_statistics_helpers():
+    assert shape("ORD-468539") == "A-9" and shape("Jo Li") == "Aa Aa"
+    col = ColumnStats("x")
+    for i in range(50):
+        col.add(f"SKU-{i:04d}", [])
+    assert col.uniqueness == 1.0 and col.dominant_shape() == ("A-9", 1.0)
+    assert header_hint("customer_name") == "PERSON" and header_hint("product_name") is None
+    assert header_hint("ticket_id") is None and header_hint("date_of_birth") == "DATE_OF_BIRTH"
+    assert header_hint("phoneNumber") == "PHONE_NUMBER" and header_hint("user_id") is None
+
+
+def test_wilson_and_sample_size_hand_computed():
+    lo, hi = wilson(0, 100)
+    assert lo == 0.0 and abs(hi - 0.03699) < 1e-4  # z^2/(n+z^2) = 3.8415/103.8415
+    lo, hi = wilson(5, 100)
+    assert abs(lo - 0.02154) < 1e-4 and abs(hi - 0.11175) < 1e-4
+    assert sample_size(10) == 10 and sample_size(10_000_000) == 2401
+    assert sample_size(20_000) < 2401
