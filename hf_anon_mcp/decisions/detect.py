@@ -91,6 +91,26 @@ def term_of(text: str) -> str:
     return _POSSESSIVE.sub("", normalise(text)).strip(" .,;:!?\"'()[]")
 
 
+_CACHE_TEXTS = 50_000  # findings remembered per process: repeated cells (system prompts, boilerplate) once
+_CACHE_CHARS = 4_000
+_cache: dict[tuple, list[Finding]] = {}
+
+
+def cached_find(texts: list[str], config: EngineConfig) -> list[list[Finding]]:
+    """`find_in_texts` with a per-process memory of short texts already analyzed with this config: a value repeated
+    across batches (or across calls in the MCP server) is detected once."""
+    known = {t: _cache[(config, t)] for t in texts if len(t) <= _CACHE_CHARS and (config, t) in _cache}
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    fresh = dict(zip(todo, find_in_texts(todo, config))) if todo else {}
+    if len(_cache) + len(fresh) > _CACHE_TEXTS:
+        _cache.clear()
+    for text, found in fresh.items():
+        if len(text) <= _CACHE_CHARS:
+            _cache[(config, text)] = found
+    known.update(fresh)
+    return [known[t] for t in texts]
+
+
 class DetectWorker:
     """Callable class (see `runners.base.BatchWorker`): loads the engine once, then maps batch -> batch + findings."""
 
@@ -109,7 +129,7 @@ class DetectWorker:
                 for ti, text in enumerate(texts_in(value)):
                     where.append((row, ci, ti))
                     texts.append(text)
-        found = find_in_texts(texts, self.spec.config)
+        found = cached_find(texts, self.spec.config)
         stored: list[list[Stored]] = [[] for _ in range(n)]
         stats = DatasetStats(rows=n)
         row_terms: list[set[str]] = [set() for _ in range(n)]

@@ -25,6 +25,22 @@ from hf_anon_mcp.runners.base import Batch
 _BUILT: dict[tuple[type, str], object] = {}
 _MAX_BUILT = 8
 
+# A long-lived process (the MCP server) keeps its pools between calls: the second call finds its workers warm
+# (engine loaded, repeated texts remembered). Keyed by worker count; a failed or cancelled run discards its pool.
+_WARM: dict[int, ProcessPoolExecutor] = {}
+_keep_warm = False
+
+
+def keep_pools_warm(enabled: bool = True) -> None:
+    """Keep worker pools alive between runs in this process (the MCP server turns this on)."""
+    global _keep_warm
+    _keep_warm = enabled
+    if not enabled:
+        for pool in _WARM.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        _WARM.clear()
+
+
 # Estimated cost of a row, in seconds, and of a spawned worker's start (import + model load), measured on 2 cores.
 _ROW_COST = {"fast": 0.00005, "balanced": 0.006, "thorough": 0.010}
 _SPAWN_COST = 4.0
@@ -70,8 +86,10 @@ class LocalRunner:
     def __enter__(self) -> "LocalRunner":
         if self.num_proc > 1:
             self._dir = tempfile.TemporaryDirectory(prefix="hfanon-specs-")
-            self._pool = ProcessPoolExecutor(self.num_proc, mp_context=mp.get_context("spawn"),
-                                             initializer=self._initializer, initargs=self._initargs)
+            self._pool = _WARM.pop(self.num_proc, None) if _keep_warm else None
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.num_proc, mp_context=mp.get_context("spawn"),
+                                                 initializer=self._initializer, initargs=self._initargs)
         elif self._initializer:
             self._initializer(*self._initargs)
         return self
@@ -81,7 +99,11 @@ class LocalRunner:
             if exc_type is not None:  # an error, a cancel or a signal: stop the workers now, not after the queue
                 for process in list(getattr(self._pool, "_processes", {}).values()):
                     process.terminate()
-            self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            elif _keep_warm and self.num_proc not in _WARM:
+                _WARM[self.num_proc] = self._pool
+            else:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._dir is not None:
             self._dir.cleanup()
