@@ -537,7 +537,10 @@ SECRET_ALNUM = string.ascii_letters + string.digits
 def _rand(rng: random.Random, n: int, alphabet: str = SECRET_ALNUM) -> str:
     while True:
         s = "".join(rng.choice(alphabet) for _ in range(n))
-        # real tokens mix classes; a draw that happens to be all letters or all digits reads as a placeholder
+        # a draw that happens to hold a fill run ("XXXX") or, for mixed alphabets, only letters or only digits reads
+        # as a placeholder; real tokens are drawn again until they look like tokens
+        if re.search(r"(.)\1{3}", s, re.IGNORECASE):
+            continue
         if alphabet != SECRET_ALNUM or (any(c.isdigit() for c in s) and any(c.isalpha() for c in s)):
             return s
 

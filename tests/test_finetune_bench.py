@@ -199,6 +199,9 @@ def test_generated_data_has_the_shapes_the_issue_asks_for(data):
     providers = {s["provider"] for t in _truth(data, "chats") for v in t["cells"].values() for s in v
                  if s["type"] == "SECRET"}
     assert providers == set(gen.SECRET_SLOTS)
+    secrets = [s["value"] for t in _truth(data, "chats") for v in t["cells"].values() for s in v
+               if s["type"] == "SECRET"]
+    assert not [s for s in secrets if re.search(r"(.)\1{3}", s, re.I)]  # no fill runs that read as placeholders
     assert all(set(m) == {"role", "content"} for c in chats for m in c["messages"])
     for t in _truth(data, "chats"):  # secrets only in user messages
         for loc, spans in t["cells"].items():
