@@ -34,6 +34,7 @@ class Decisions:
     propagate: dict[str, str] = field(default_factory=dict)  # normalised value -> entity, replaced everywhere
     row_only: frozenset[str] = frozenset()  # name tokens that are also words: replaced only beside their full name
     persons: dict[str, str] = field(default_factory=dict)  # name token or full name -> the person's key (full name)
+    id_shapes: frozenset[str] = frozenset()  # shapes of identifier columns: such tokens in text are ids too
     rows: int = 0
 
     def replaces(self, entity_type: str) -> bool:
@@ -41,9 +42,9 @@ class Decisions:
 
 
 def _frequent_threshold(rows: int) -> int:
-    """Rows a term must appear in to count as part of the dataset's vocabulary rather than someone's name: 2% of
-    rows, and never fewer than a handful (sqrt of the rows, at least 5), so small datasets don't keep real names."""
-    return max(5, math.ceil(math.sqrt(rows)), math.ceil(0.02 * rows))
+    """Rows a term must appear in to count as part of the dataset's vocabulary rather than someone's name: 1% of
+    rows, and never fewer than 10, so a customer who wrote a handful of tickets is never "frequent"."""
+    return max(10, math.ceil(0.01 * rows))
 
 
 def type_column(col: ColumnStats, rows: int, policy: AnonymizationPolicy) -> ColumnDecision:
@@ -118,14 +119,19 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
             continue
         occurrences = max(stat.rows, min(stats.word_rows.get(t, 0) for t in tokens))
         a_word = len(tokens) == 1 and (is_english_word(tokens[0]) or tokens[0] in common_words())
-        if occurrences < threshold or term in structured_values or (not a_word and any(t in name_tokens
-                                                                                        for t in tokens)):
+        if term in structured_values or (not a_word and any(t in name_tokens for t in tokens)):
+            continue
+        a_label = term in categorical_values or any(term in v.split() or term == v for v in categorical_values)
+        if a_label and occurrences >= 2:
+            kept[term] = occurrences  # a category's label (a product, a team) is not a person here
+            continue
+        if occurrences < threshold:
             continue
         rarely_a_name = stat.rows / occurrences < 0.5
-        a_label = term in categorical_values or any(term in v for v in categorical_values)
-        many_contexts = len(stat.contexts) >= 3
-        if a_label or ((rarely_a_name or a_word) and many_contexts) or (rarely_a_name and a_word):
-            kept[term] = occurrences
+        many_contexts = len(stat.contexts) >= 5
+        if many_contexts or (rarely_a_name and (a_word or len(stat.contexts) >= 3)):
+            kept[term] = occurrences  # the dataset's own vocabulary: a product, the company, a template phrase
+    kept_tokens = {t for term in kept for t in term.split()}
 
     propagate: dict[str, str] = {}
     row_only: set[str] = set()
@@ -136,7 +142,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
         if not tokens or full in kept:
             return
         if len(tokens) < 2:  # a lone name found somewhere: elsewhere only if it cannot be an ordinary word
-            if len(full) >= 3 and not is_english_word(full) and full not in common_words():
+            if len(full) >= 3 and not is_english_word(full) and full not in common_words() and full not in kept_tokens:
                 propagate.setdefault(full, "PERSON")
             return
         propagate.setdefault(full, "PERSON")
@@ -145,7 +151,8 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
             if len(token) < 3:
                 continue
             persons.setdefault(token, full)
-            if token in kept or is_english_word(token) or token in common_words() or token in categorical_values:
+            if (token in kept_tokens or is_english_word(token) or token in common_words()
+                    or token in categorical_values):
                 row_only.add(token)  # a word too: replaced only where the full name is in the same row
             else:
                 propagate.setdefault(token, "PERSON")
@@ -173,5 +180,9 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
                  if policy.replaces(e) and v not in kept and v not in allowed and v not in allowed_words}
     report = [KeptTerm(rows=n, share=round(n / max(1, stats.rows), 4), term=t)
               for t, n in sorted(kept.items(), key=lambda kv: -kv[1])]
-    return Decisions(columns=decisions, policy=policy, kept_terms=frozenset(kept), kept_report=report,
+    id_shapes = frozenset(stats.columns[c].dominant_shape()[0] for c, d in decisions.items()
+                          if d.kind == "identifier" and c in stats.columns
+                          and any(ch in stats.columns[c].dominant_shape()[0] for ch in "aA")
+                          and "9" in stats.columns[c].dominant_shape()[0])
+    return Decisions(columns=decisions, policy=policy, kept_terms=frozenset(kept), kept_report=report, id_shapes=id_shapes,
                      propagate=propagate, row_only=frozenset(row_only), persons=persons, rows=stats.rows)

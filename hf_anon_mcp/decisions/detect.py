@@ -13,6 +13,7 @@ from hf_anon_mcp.decisions.cells import texts_in
 from hf_anon_mcp.decisions.headers import header_hint
 from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat, context_key
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
+from hf_anon_mcp.engine.completion import caps_text, cued_addresses, grow_names, names_in_caps, people_named_as_orgs
 from hf_anon_mcp.engine.detect import Finding, find_in_texts
 from hf_anon_mcp.engine.entities import risk_of
 from hf_anon_mcp.engine.surrogates import normalise
@@ -130,6 +131,13 @@ class DetectWorker:
                     where.append((row, ci, ti))
                     texts.append(text)
         found = cached_find(texts, self.spec.config)
+        if not self.spec.config.patterns_only:
+            caps = [i for i, t in enumerate(texts) if caps_text(t)]
+            if caps:
+                extra = names_in_caps([texts[i] for i in caps], lambda ts: cached_find(ts, self.spec.config))
+                for i, more in zip(caps, extra):
+                    found[i] = found[i] + [f for f in more if not any(f.start < g.end and g.start < f.end
+                                                                      for g in found[i])]
         stored: list[list[Stored]] = [[] for _ in range(n)]
         stats = DatasetStats(rows=n)
         row_terms: list[set[str]] = [set() for _ in range(n)]
@@ -137,6 +145,9 @@ class DetectWorker:
         for (row, ci, ti), text, findings in zip(where, texts, found):
             col = columns[ci]
             findings = clean_names(text, retype_birth_dates(text, findings))
+            if not self.spec.config.patterns_only:
+                findings = grow_names(text, people_named_as_orgs(text, findings))
+            findings = cued_addresses(text, findings)
             cstats = stats.column(col)
             cstats.nested = cstats.nested or not isinstance(batch[col][row], str)
             cstats.add(text, [(f.entity_type, f.start, f.end) for f in findings])

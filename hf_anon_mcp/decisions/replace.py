@@ -21,6 +21,7 @@ from presidio_anonymizer.operators import OperatorType
 from hf_anon_mcp.decisions.cells import rebuild, texts_in
 from hf_anon_mcp.decisions.decide import Decisions
 from hf_anon_mcp.decisions.detect import FINDINGS, STATS, TERM_TYPES, stored_findings, term_of
+from hf_anon_mcp.decisions.stats import shape
 from hf_anon_mcp.decisions.surrogates import email_surrogate, person_surrogate
 from hf_anon_mcp.engine.anonymizer import OperatorPlan, get_anonymizer
 from hf_anon_mcp.engine.entities import is_direct, is_secret
@@ -178,6 +179,8 @@ class ReplaceWorker:
             if entity in TERM_TYPES and term_of(text[start:end]) in d.kept_terms:
                 stats.frequent_kept += 1
                 continue
+            if d.id_shapes and not is_secret(entity) and self._in_id_token(text, start, end):
+                continue
             spans.append(Span(start, end, entity))
         spans = self._urls(text, spans)
         replaced = []
@@ -195,6 +198,14 @@ class ReplaceWorker:
                     and not _overlaps(start, end, replaced)):
                 replaced.append(Span(start, end, "PERSON", "propagated"))
         return merge_spans(self._allowed(text, replaced))
+
+    def _in_id_token(self, text: str, start: int, end: int) -> bool:
+        """Inside a word shaped like the dataset's identifier column (`TCK-165744` in a ticket's text)."""
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        return shape(text[start:end].strip(".,;:!?()[]\"'")) in self.spec.decisions.id_shapes
 
     def _urls(self, text: str, spans: list[Span]) -> list[Span]:
         """A URL is replaced whole or kept whole: personal ones (a name, handle or profile path) always."""

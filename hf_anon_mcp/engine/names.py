@@ -34,6 +34,12 @@ class TitledNameRecognizer(PatternRecognizer):
 
 @lru_cache(maxsize=1)
 def first_names() -> frozenset[str]:
+    """Lower-cased first names that are no common English word (`will`, `grace` excluded)."""
+    return all_first_names() - common_words()
+
+
+@lru_cache(maxsize=1)
+def all_first_names() -> frozenset[str]:
     """Lower-cased first names from Faker's person providers (many locales): a gazetteer built at first use."""
     import importlib
     import pkgutil
@@ -52,7 +58,7 @@ def first_names() -> frozenset[str]:
                 continue
             names.update(n.lower() for n in (values.keys() if isinstance(values, dict) else values)
                          if isinstance(n, str) and n[:1].isalpha() and len(n) > 2)
-    return frozenset(names - common_words())
+    return frozenset(names)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,137 @@
+"""Completing what NER half saw, on plain strings: the other half of a name, names in ALL-CAPS text, and addresses
+introduced by a cue ("I live at", "address:") in formats our street patterns do not know.
+
+These run after the analyzer (from the dataset-aware detect pass) and only grow or add spans next to evidence: a
+found name, a cue phrase. They know nothing of datasets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from hf_anon_mcp.engine.detect import Finding
+from hf_anon_mcp.engine.names import _english as is_english_word
+from hf_anon_mcp.engine.names import common_words
+
+_PARTICLES = frozenset({"de", "del", "della", "der", "den", "di", "da", "do", "dos", "das", "du", "van", "von",
+                        "la", "le", "ter", "ten", "bin", "ibn", "al", "el", "mac", "mc", "st"})
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
+_PREV_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+$")
+
+
+def _name_like(word: str, like: str) -> bool:
+    """Could `word` be another part of the name `like` (same case style, not an ordinary word)?"""
+    low = word.lower()
+    if len(word) < 2 or low in common_words() or is_english_word(low):
+        return False
+    if like.isupper():
+        return word.isupper()
+    if like.islower():
+        return word.islower()
+    return word[0].isupper()
+
+
+def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
+    """`Maria` + ` gomes` in lower-case text, `<first> OLSSON`, `Maria de Gruijter`: a person span grows over the
+    next words that look like more of the same name (particles allowed inside), and over one capitalised
+    non-word before it."""
+    out = []
+    for f in findings:
+        if f.entity_type == "PERSON":
+            span = text[f.start:f.end]
+            end = f.end
+            for _ in range(3):
+                m = _NEXT_WORD.match(text, end)
+                if not m:
+                    break
+                word = m.group(1)
+                if word.lower() in _PARTICLES:
+                    after = _NEXT_WORD.match(text, m.end())
+                    if after and _name_like(after.group(1), span if not span.islower() else "x"):
+                        end = after.end()
+                        continue
+                    break
+                if not _name_like(word, span):
+                    break
+                end = m.end()
+            start = f.start
+            m = _PREV_WORD.search(text, max(0, start - 40), start)
+            if m and _name_like(m.group(1), span) and not text[:m.start()].rstrip().endswith((".", "!", "?", ":")) \
+                    and m.start() > 0:
+                start = m.start()
+            f = f._replace(start=start, end=end)
+        out.append(f)
+    return out
+
+
+def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
+    """`Carolina Pedersoli` tagged ORGANIZATION: a span of 2-4 capitalised words that starts with a known first name
+    (the gazetteer of `engine.names`) and holds no ordinary word is a person."""
+    from hf_anon_mcp.engine.names import all_first_names
+
+    out = []
+    for f in findings:
+        if f.entity_type in ("ORGANIZATION", "LOCATION", "NRP"):
+            words = text[f.start:f.end].split()
+            if (2 <= len(words) <= 4 and words[0].lower() in all_first_names()
+                    and all(w[:1].isupper() or w.lower() in _PARTICLES for w in words)
+                    and not any(is_english_word(w.lower().strip(".,")) for w in words[1:]
+                                if w.lower() not in _PARTICLES)):
+                f = f._replace(entity_type="PERSON")
+        out.append(f)
+    return out
+
+
+def caps_text(text: str) -> bool:
+    """Mostly upper-case text (a shouted ticket): the NER model, trained on cased news, misses names in it."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+
+
+def names_in_caps(texts: list[str], find: Callable[[list[str]], list[list[Finding]]]) -> list[list[Finding]]:
+    """Names found in the title-cased copy of each ALL-CAPS text (same length, so offsets hold), kept only where the
+    span is not an ordinary word."""
+    titled = [t.title() for t in texts]
+    out = []
+    for text, found in zip(texts, find(titled)):
+        keep = [f for f in found if f.entity_type == "PERSON" and len(text) == len(text.title())
+                and any(not is_english_word(w.lower()) for w in text[f.start:f.end].split())]
+        out.append(keep)
+    return out
+
+
+_CUE = re.compile(
+    r"(?i)\b(?:i (?:now )?live at|(?:he|she|they) lives? at|living at|my (?:home |new |postal )?address is|"
+    r"(?:home|postal|mailing|billing|shipping|delivery) address(?: is)?:?|address:|ship(?:ping)? (?:it )?to|"
+    r"deliver(?:ed|y)? (?:it )?to|send (?:it|the parcel|the package) to|moved to|"
+    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address)[ \t]+"
+)
+_SEGMENT = re.compile(r"[^\n;!?]{6,90}?(?=\.(?:\s|$)|[\n;!?]|\s+(?:and|but|so|or)\s|$)")
+
+
+def cued_addresses(text: str, findings: list[Finding]) -> list[Finding]:
+    """An address after a cue phrase, up to the end of its clause, when it holds a number and a capitalised word
+    and no email or link. Formats vary too much by country for street patterns alone (`aleja Jaskółcza 03/64,
+    35-662 Dębica`, `Studio 48C Mason Mission, Carlland YO5 2FY`)."""
+    if not _CUE.search(text):
+        return findings
+    added = []
+    for cue in _CUE.finditer(text):
+        seg = _SEGMENT.match(text, cue.end())
+        if not seg:
+            continue
+        value = seg.group().rstrip(" ,")
+        if (not any(c.isdigit() for c in value) or not re.search(r"[^\W\d_]{3}", value) or "@" in value
+                or "://" in value or value.lower().startswith(("is ", "the ", "a ", "an "))):
+            continue
+        start, end = seg.start(), seg.start() + len(value)
+        if any(f.entity_type in ("STREET_ADDRESS", "ADDRESS") and f.start <= start and f.end >= end for f in findings):
+            continue
+        added.append(Finding("STREET_ADDRESS", start, end, 0.6))
+    if not added:
+        return findings
+    kept = [f for f in findings if not any(a.start <= f.start and f.end <= a.end and f.entity_type in
+                                           ("LOCATION", "PERSON", "ORGANIZATION", "DATE_TIME", "ZIP_CODE",
+                                            "STREET_ADDRESS") for a in added)]
+    return kept + added
