@@ -41,6 +41,14 @@ class Decisions:
         return self.policy.replaces(entity_type)
 
 
+def _person_like(tokens: list[str]) -> bool:
+    """Starts with a known first name and holds no ordinary word: `Fiene`, `Tijn Akkerman` (not `Jasper Pro`,
+    `Willow`, `Mark`)."""
+    from hf_anon_mcp.engine.names import all_first_names
+
+    return tokens[0] in all_first_names() and not any(is_english_word(t) for t in tokens)
+
+
 def _frequent_threshold(rows: int) -> int:
     """Rows a term must appear in to count as part of the dataset's vocabulary rather than someone's name: 1% of
     rows, and never fewer than 10, so a customer who wrote a handful of tickets is never "frequent"."""
@@ -125,8 +133,8 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
         if a_label and occurrences >= 2:
             kept[term] = occurrences  # a category's label (a product, a team) is not a person here
             continue
-        if occurrences < threshold:
-            continue
+        if occurrences < threshold or _person_like(tokens):
+            continue  # frequent first names (a support agent's signature) are still someone's name
         rarely_a_name = stat.rows / occurrences < 0.5
         many_contexts = len(stat.contexts) >= 5
         if many_contexts or (rarely_a_name and (a_word or len(stat.contexts) >= 3)):

@@ -22,14 +22,24 @@ _PREV_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+$")
 
 def _name_like(word: str, like: str) -> bool:
     """Could `word` be another part of the name `like` (same case style, not an ordinary word)?"""
+    from hf_anon_mcp.engine.names import all_last_names
+
     low = word.lower()
-    if len(word) < 2 or low in common_words() or is_english_word(low):
+    if len(word) < 2 or low in _stop_words():
+        return False
+    if low not in all_last_names() and (low in common_words() or is_english_word(low)):
         return False
     if like.isupper():
         return word.isupper()
     if like.islower():
         return word.islower()
     return word[0].isupper()
+
+
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return STOP_WORDS
 
 
 def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
@@ -74,7 +84,9 @@ def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
     for f in findings:
         if f.entity_type in ("ORGANIZATION", "LOCATION", "NRP"):
             words = text[f.start:f.end].split()
-            if (2 <= len(words) <= 4 and words[0].lower() in all_first_names()
+            if len(words) == 1 and words[0].lower() in all_first_names() and not is_english_word(words[0].lower()):
+                f = f._replace(entity_type="PERSON")
+            elif (2 <= len(words) <= 4 and words[0].lower() in all_first_names()
                     and all(w[:1].isupper() or w.lower() in _PARTICLES for w in words)
                     and not any(is_english_word(w.lower().strip(".,")) for w in words[1:]
                                 if w.lower() not in _PARTICLES)):
@@ -105,7 +117,7 @@ _CUE = re.compile(
     r"(?i)\b(?:i (?:now )?live at|(?:he|she|they) lives? at|living at|my (?:home |new |postal )?address is|"
     r"(?:home|postal|mailing|billing|shipping|delivery) address(?: is)?:?|address:|ship(?:ping)? (?:it )?to|"
     r"deliver(?:ed|y)? (?:it )?to|send (?:it|the parcel|the package) to|moved to|"
-    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address)[ \t]+"
+    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+is)?:?)[ \t]+"
 )
 _SEGMENT = re.compile(r"[^\n;!?]{6,90}?(?=\.(?:\s|$)|[\n;!?]|\s+(?:and|but|so|or)\s|$)")
 

@@ -39,8 +39,18 @@ def first_names() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def all_last_names() -> frozenset[str]:
+    """Lower-cased last names from Faker's person providers (many locales)."""
+    return _faker_names(("last_names",))
+
+
+@lru_cache(maxsize=1)
 def all_first_names() -> frozenset[str]:
     """Lower-cased first names from Faker's person providers (many locales): a gazetteer built at first use."""
+    return _faker_names(("first_names", "first_names_male", "first_names_female"))
+
+
+def _faker_names(attrs: tuple[str, ...]) -> frozenset[str]:
     import importlib
     import pkgutil
 
@@ -52,7 +62,7 @@ def all_first_names() -> frozenset[str]:
             provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
         except (ImportError, AttributeError):
             continue
-        for attr in ("first_names", "first_names_male", "first_names_female"):
+        for attr in attrs:
             values = getattr(provider, attr, ())
             if not isinstance(values, (dict, tuple, list, set, frozenset)):
                 continue
