@@ -34,7 +34,7 @@ def test_dev_file_cli_keeps_rows_and_ids_and_removes_direct_identifiers(pii_dev,
     leaked = [(s["entity_type"], r["id"]) for r, a in zip(src, dst) for s in r["spans"]
               if s["entity_type"] in MUST_VANISH and s["value"] in a["text"]]
     assert leaked == []
-    assert "verification re-scan" in printed
+    assert "verification: residual risk" in printed
     assert pii_dev.stat().st_size > 0 and _rows(pii_dev) == src  # input untouched
 
 

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from hf_anon_mcp.errors import AccessError, InputError
 
 OUTPUT_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
-_TMP_MARK = ".hfanon-"
+TMP_MARK = _TMP_MARK = ".hfanon-"  # temporaries of an output: .<output name>.hfanon-<pid>-...
 
 
 def output_format(path: Path) -> str:

@@ -100,14 +100,16 @@ _cache: dict[tuple, list[Finding]] = {}
 def cached_find(texts: list[str], config: EngineConfig) -> list[list[Finding]]:
     """`find_in_texts` with a per-process memory of short texts already analyzed with this config: a value repeated
     across batches (or across calls in the MCP server) is detected once."""
-    known = {t: _cache[(config, t)] for t in texts if len(t) <= _CACHE_CHARS and (config, t) in _cache}
+    engine = id(get_analyzer(config))  # a rebuilt analyzer (new settings, a test) must not reuse old findings
+    known = {t: _cache[(engine, config, t)] for t in texts
+             if len(t) <= _CACHE_CHARS and (engine, config, t) in _cache}
     todo = list(dict.fromkeys(t for t in texts if t not in known))
     fresh = dict(zip(todo, find_in_texts(todo, config))) if todo else {}
     if len(_cache) + len(fresh) > _CACHE_TEXTS:
         _cache.clear()
     for text, found in fresh.items():
         if len(text) <= _CACHE_CHARS:
-            _cache[(config, text)] = found
+            _cache[(engine, config, text)] = found
     known.update(fresh)
     return [known[t] for t in texts]
 

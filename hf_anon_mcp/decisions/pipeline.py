@@ -7,12 +7,15 @@ Nothing is detected twice: the replace pass reads the spilled batches, which car
 from __future__ import annotations
 
 import json
+import os
 import pickle
-import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from hf_anon_mcp.data.writer import TMP_MARK
 from hf_anon_mcp.decisions.decide import Decisions, decide
+from hf_anon_mcp.errors import AccessError
 from hf_anon_mcp.decisions.detect import STATS, DetectSpec, DetectWorker
 from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceSpec, ReplaceStats, ReplaceWorker
 from hf_anon_mcp.decisions.stats import DatasetStats
@@ -24,14 +27,23 @@ from hf_anon_mcp.runners.base import Batch
 
 
 class Spill:
-    """Detected batches kept on disk between the passes (pickled one after another): memory stays flat."""
+    """Detected batches kept on disk between the passes (pickled one after another): memory stays flat.
 
-    def __init__(self, folder: str | None = None):
-        self._file = tempfile.NamedTemporaryFile(prefix=".hfanon-spill-", suffix=".pkl", dir=folder, delete=True)
+    The file is a temporary of the output (`.<output>.hfanon-<pid>-<random>.spill` beside it): removed when the run
+    ends, and swept by the next run for the same output if this one was killed (`data.writer`)."""
+
+    def __init__(self, output: Path):
+        name = f".{output.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}.spill"
+        self.path = output.parent / name
+        self._file = open(self.path, "w+b")
         self.batches = 0
 
     def write(self, batch: Batch) -> None:
-        pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as err:
+            raise AccessError(f"writing the output failed ({err.strerror or type(err).__name__}); "
+                              "nothing was written") from None
         self.batches += 1
 
     def read(self) -> Iterator[Batch]:
@@ -42,6 +54,7 @@ class Spill:
 
     def close(self) -> None:
         self._file.close()
+        self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> "Spill":
         return self
@@ -124,6 +137,3 @@ def finish_verification(result: VerificationResult, totals: ReplaceStats, policy
     result.structure_ok, result.structure_note = structure_ok, structure_note
     return verdict(result, policy.replaces)
 
-
-def spill_folder(output: Path) -> str:
-    return str(output.parent)

@@ -263,16 +263,20 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
     ds, expected = limited(source, max_rows=request.max_rows)
     num_proc = request.num_proc or auto_workers(expected, "fast" if config.patterns_only else "balanced")
 
-    def tell(stage: str, done: int, message: str) -> None:
+    def tell(stage: str, done: int, verb: str) -> None:
+        """One monotonic progress over both passes: detect counts the first half, replace the second."""
         if progress:
-            progress(Progress(stage=stage, done=done, total=expected, message=message))
+            of = f" of {expected:,}" if expected else ""
+            offset = {"detect": 0, "replace": expected or 0, "verify": 2 * (expected or 0)}[stage]
+            progress(Progress(stage=stage, done=offset + done, total=2 * expected if expected else None,
+                              message=f"anonymize: {verb} {done:,} rows{of}"))
 
     totals, samples = ReplaceStats(), []
     with LocalRunner(num_proc, cancel=cancel, initializer=_warm, initargs=(config,)) as runner, \
-            Spill(str(output.parent)) as spill:
+            Spill(output) as spill:
         stats = detect_pass(runner, DetectSpec(config, tuple(work_cols)),
                             iter_batches(source, ds, request.batch_size), spill,
-                            on_batch=lambda n: tell("detect", n, f"detected {n:,} rows"))
+                            on_batch=lambda n: tell("detect", n, "detected"))
         if stats.rows == 0:
             raise InputError(f"dataset is empty: {request.source}")
         decisions = decide_pass(stats, policy, work_cols)
@@ -286,8 +290,8 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
                     for col in work_cols:
                         batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
                 writer.write_batch(batch)
-                tell("replace", writer.rows, f"anonymized {writer.rows:,} rows")
-            tell("verify", writer.rows, f"verifying a sample of {len(samples):,} rows with the independent detector")
+                tell("replace", writer.rows, "anonymized")
+            tell("verify", 0, f"verifying a sample of {len(samples):,} rows; checked")
             verification = (check_sample(runner, samples, policy, request.verify, config)
                             if request.verify != "off" else VerificationResult(sample_note="verification was off"))
             structure_ok = writer.rows == stats.rows
