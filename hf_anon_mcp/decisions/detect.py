@@ -13,7 +13,8 @@ from hf_anon_mcp.decisions.cells import texts_in
 from hf_anon_mcp.decisions.headers import header_hint
 from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat, context_key
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
-from hf_anon_mcp.engine.completion import caps_text, cued_addresses, grow_names, names_in_caps, people_named_as_orgs
+from hf_anon_mcp.engine.completion import (caps_text, cued_addresses, greeted_names, grow_names,
+                                           lower_case_names, names_in_caps, people_named_as_orgs)
 from hf_anon_mcp.engine.detect import Finding, find_in_texts
 from hf_anon_mcp.engine.entities import risk_of
 from hf_anon_mcp.engine.surrogates import normalise
@@ -148,7 +149,8 @@ class DetectWorker:
             col = columns[ci]
             findings = clean_names(text, retype_birth_dates(text, findings))
             if not self.spec.config.patterns_only:
-                findings = grow_names(text, people_named_as_orgs(text, findings))
+                findings = people_named_as_orgs(text, findings)
+                findings = grow_names(text, lower_case_names(text, greeted_names(text, findings)))
             findings = cued_addresses(text, findings)
             cstats = stats.column(col)
             cstats.nested = cstats.nested or not isinstance(batch[col][row], str)

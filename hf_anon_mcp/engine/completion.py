@@ -25,7 +25,7 @@ def _name_like(word: str, like: str) -> bool:
     from hf_anon_mcp.engine.names import all_last_names
 
     low = word.lower()
-    if len(word) < 2 or low in _stop_words():
+    if len(word) < 2 or low in _stop_words() or re.split(r"['’]", low)[0] in _stop_words():
         return False
     if low not in all_last_names() and (low in common_words() or is_english_word(low)):
         return False
@@ -67,9 +67,12 @@ def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
                 end = m.end()
             start = f.start
             m = _PREV_WORD.search(text, max(0, start - 40), start)
-            if m and _name_like(m.group(1), span) and not text[:m.start()].rstrip().endswith((".", "!", "?", ":")) \
-                    and m.start() > 0:
-                start = m.start()
+            if m:
+                word = m.group(1)
+                first = word.lower() in _first_names() and (word[0].isupper() or span.islower())
+                at_start = m.start() == 0 or text[:m.start()].rstrip().endswith((".", "!", "?", ":", "\n"))
+                if first or (not at_start and _name_like(word, span)):
+                    start = m.start()
             f = f._replace(start=start, end=end)
         out.append(f)
     return out
@@ -83,6 +86,9 @@ def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
     out = []
     for f in findings:
         if f.entity_type in ("ORGANIZATION", "LOCATION", "NRP"):
+            before = _PREV_WORD.search(text, max(0, f.start - 40), f.start)
+            if before and before.group(1)[0].isupper() and _gazetteer_name([before.group(1), text[f.start:f.end]]):
+                f = f._replace(entity_type="PERSON", start=before.start())  # `Will Bauer` read as an org `Bauer`
             words = text[f.start:f.end].split()
             if len(words) == 1 and words[0].lower() in all_first_names() and not is_english_word(words[0].lower()):
                 f = f._replace(entity_type="PERSON")
@@ -93,6 +99,68 @@ def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
                 f = f._replace(entity_type="PERSON")
         out.append(f)
     return out
+
+
+def _first_names() -> frozenset[str]:
+    from hf_anon_mcp.engine.names import all_first_names
+
+    return all_first_names()
+
+
+_NAME = r"([A-ZÀ-Þ][\w'’-]+|[A-ZÀ-Þ]{2,})(?:[ \t]+([A-ZÀ-Þ][\w'’-]+))?"
+_GREETING = re.compile(rf"(?:^|(?<=[\s,.!?]))(?i:hi|hello|hey|dear|thanks|thank you|got it|morning|good morning|"
+                       rf"good afternoon|welcome|bye)[ \t]*,?[ \t]+{_NAME}(?=[ \t]*[,!.:\n]|[ \t]*$)")
+_SIGN_OFF = re.compile(rf"(?:^|(?<=[\s.!?]))(?:--+|—|(?i:cheers|best|regards|kind regards|best regards|thanks|"
+                       rf"many thanks|sincerely|yours|cordially|talk soon|warmly))[ \t]*,?[ \t]*\n?[ \t]*{_NAME}"
+                       rf"(?=[ \t]*(?:[,|(\n]|$|[ \t]+\S))")
+
+
+def _gazetteer_name(words: list[str]) -> bool:
+    """A known first name followed by a known last name (`Will Smith`, `marc dubois`)."""
+    from hf_anon_mcp.engine.names import all_last_names
+
+    return (len(words) >= 2 and words[0].lower() in _first_names() and words[-1].lower() in all_last_names()
+            and words[-1].lower() not in _stop_words())
+
+
+_LOWER_PAIR = re.compile(r"(?<![\w@.-])([a-zà-ÿ][a-zà-ÿ'’-]+)[ \t]+([a-zà-ÿ][a-zà-ÿ'’-]+)(?![\w@-])")
+_SELF = re.compile(rf"\b(?:I'm|I’m|I am|this is|it's|it’s|it is|my name's)[ \t]+{_NAME}")
+
+
+def lower_case_names(text: str, findings: list[Finding]) -> list[Finding]:
+    """`maria gomes` in lower-case writing: a known first name then a known last name, one of them no English
+    word and neither a function word (`will smith` stays unless NER saw it)."""
+    added = []
+    for m in _LOWER_PAIR.finditer(text):
+        first, last = m.group(1), m.group(2)
+        if first in _stop_words() or not _gazetteer_name([first, last]):
+            continue
+        if is_english_word(first) and is_english_word(last):
+            continue
+        if not any(f.start < m.end() and m.start() < f.end and f.entity_type == "PERSON" for f in findings):
+            added.append(Finding("PERSON", m.start(), m.end(), 0.5))
+    if not added:
+        return findings
+    return [f for f in findings if not any(a.start <= f.start and f.end <= a.end for a in added)] + added
+
+
+def greeted_names(text: str, findings: list[Finding]) -> list[Finding]:
+    """Names right after a greeting (`Hi Jan!`, `Got it LENA,`) or a sign-off (`Cheers, Mads (Tier 2)`,
+    `-- Bruce, Brightloom Support`) when the first word is a known first name: the places support text puts them."""
+    added = []
+    for rx in (_GREETING, _SIGN_OFF, _SELF):
+        for m in rx.finditer(text):
+            first, last = m.group(1), m.group(2)
+            if first.lower() not in _first_names():
+                continue
+            end = m.end(2) if last and _name_like(last, first) else m.end(1)
+            start = m.start(1)
+            if not any(f.start < end and start < f.end and f.entity_type == "PERSON" for f in findings + added):
+                added.append(Finding("PERSON", start, end, 0.5))
+    if not added:
+        return findings
+    # a date or place NER saw in the same words (`I'm Jan.` read as January) gives way to the name
+    return [f for f in findings if not any(a.start < f.end and f.start < a.end for a in added)] + added
 
 
 def caps_text(text: str) -> bool:
@@ -108,7 +176,8 @@ def names_in_caps(texts: list[str], find: Callable[[list[str]], list[list[Findin
     out = []
     for text, found in zip(texts, find(titled)):
         keep = [f for f in found if f.entity_type == "PERSON" and len(text) == len(text.title())
-                and any(not is_english_word(w.lower()) for w in text[f.start:f.end].split())]
+                and (any(not is_english_word(w.lower()) for w in text[f.start:f.end].split())
+                     or _gazetteer_name(text[f.start:f.end].split()))]
         out.append(keep)
     return out
 
