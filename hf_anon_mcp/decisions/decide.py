@@ -42,11 +42,12 @@ class Decisions:
 
 
 def _person_like(tokens: list[str]) -> bool:
-    """Starts with a known first name and holds no ordinary word: `Fiene`, `Tijn Akkerman` (not `Jasper Pro`,
-    `Willow`, `Mark`)."""
+    """Starts with a known first name that is no common word, and holds no ordinary word after it: `Fiene`,
+    `Maria`, `Tijn Akkerman` (not `Jasper Pro`, `Mark`, `Python`)."""
     from hf_anon_mcp.engine.names import all_first_names
 
-    return tokens[0] in all_first_names() and not any(is_english_word(t) for t in tokens)
+    return (tokens[0] in all_first_names() and tokens[0] not in common_words()
+            and not any(is_english_word(t) for t in tokens[1:]))
 
 
 def _frequent_threshold(rows: int) -> int:
@@ -72,8 +73,15 @@ def type_column(col: ColumnStats, rows: int, policy: AnonymizationPolicy) -> Col
     whole = {e: c / n for e, c in col.whole.items()}
     best = max(whole, key=whole.get, default=None)
     best_share = whole.get(best, 0.0) if best else 0.0
-    # 1. Structured PII: most cells are one value of one type, and the header or the variety of values agrees.
-    if short and best and best_share >= 0.5 and not is_secret(best) and (hint == best or col.uniqueness >= 0.2):
+    is_date = any(top_shape.startswith(s) for s in _DATE_SHAPES)
+    # 1. Dates and timestamps: one date shape throughout (a date-of-birth header makes them PII, below).
+    if short and shape_share >= 0.9 and is_date and hint != DATE_OF_BIRTH:
+        return ColumnDecision(column=name, kind="timestamp", action="keep",
+                              reason=f"{shape_share:.0%} of cells have the date shape '{top_shape}'")
+    # 2. Structured PII: most cells are one value of one type, and the header or the variety of values agrees;
+    #    without a header, only a direct identifier's column (a column of company names is not a person's data).
+    if short and best and best_share >= 0.5 and not is_secret(best) and (
+            hint == best or (col.uniqueness >= 0.2 and is_direct(best))):
         entity = DATE_OF_BIRTH if hint == DATE_OF_BIRTH and best == "DATE_TIME" else best
         return ColumnDecision(column=name, kind="structured_pii", entity=entity, action="replace_cells",
                               reason=f"{best_share:.0%} of cells are one {best}"
@@ -82,14 +90,10 @@ def type_column(col: ColumnStats, rows: int, policy: AnonymizationPolicy) -> Col
         return ColumnDecision(column=name, kind="structured_pii", entity=hint, action="replace_cells",
                               reason=f"header names {hint} and {col.any.get(hint, 0) / n:.0%} of cells hold one; "
                                      "cells that fail validation are replaced too")
-    if short and hint == DATE_OF_BIRTH and any(top_shape.startswith(s) for s in _DATE_SHAPES) and shape_share >= 0.8:
+    if short and hint == DATE_OF_BIRTH and is_date and shape_share >= 0.8:
         return ColumnDecision(column=name, kind="structured_pii", entity=DATE_OF_BIRTH, action="replace_cells",
                               reason="header names a date of birth and the cells are dates")
     direct_share = max((c for e, c in col.any.items() if is_direct(e)), default=0) / n
-    # 2. Dates and timestamps: one date shape throughout.
-    if short and shape_share >= 0.9 and any(top_shape.startswith(s) for s in _DATE_SHAPES):
-        return ColumnDecision(column=name, kind="timestamp", action="keep",
-                              reason=f"{shape_share:.0%} of cells have the date shape '{top_shape}'")
     # 3. Identifiers and codes: one word, a fixed shape with digits, no validated PII.
     if (short and col.no_space / n >= 0.95 and col.with_digit / n >= 0.9 and shape_share >= 0.9
             and direct_share < 0.05):
@@ -135,10 +139,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
             continue
         if occurrences < threshold or _person_like(tokens):
             continue  # frequent first names (a support agent's signature) are still someone's name
-        rarely_a_name = stat.rows / occurrences < 0.5
-        many_contexts = len(stat.contexts) >= 5
-        if many_contexts or (rarely_a_name and (a_word or len(stat.contexts) >= 3)):
-            kept[term] = occurrences  # the dataset's own vocabulary: a product, the company, a template phrase
+        kept[term] = occurrences  # the dataset's own vocabulary: a product, the company, a template phrase
     kept_tokens = {t for term in kept for t in term.split()}
 
     propagate: dict[str, str] = {}

@@ -157,7 +157,7 @@ class DetectWorker:
             cstats.add(text, [(f.entity_type, f.start, f.end) for f in findings])
             if col in self.hinted and len(text.strip()) <= SHORT_CELL and isinstance(batch[col][row], str):
                 stats.short_values.setdefault(col, set()).add(text.strip())
-            row_words[row].update(w.lower() for w in WORD.findall(text))
+            row_words[row].update(_POSSESSIVE.sub("", w.lower()) for w in WORD.findall(text))
             for f in findings:
                 stored[row].append((ci, ti, f.entity_type, f.start, f.end, f.score, getattr(f, "detector", "")))
                 value = text[f.start:f.end]

@@ -14,6 +14,8 @@ _HINTS: tuple[tuple[str, frozenset[str]], ...] = (
     ("CREDIT_CARD", frozenset({"card", "cc", "pan"})),
     ("IBAN_CODE", frozenset({"iban"})),
     ("IP_ADDRESS", frozenset({"ip"})),
+    ("LOCATION", frozenset({"city", "town", "country", "region", "location", "place", "village"})),
+    ("ORGANIZATION", frozenset({"employer", "organization", "organisation", "workplace"})),
     ("PERSON", frozenset({"name", "customer", "client", "patient", "contact", "author", "user", "username",
                           "first", "last", "surname", "firstname", "lastname", "fullname", "employee", "agent",
                           "requester", "assignee", "owner", "sender", "recipient", "login", "handle"})),

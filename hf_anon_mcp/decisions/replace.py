@@ -190,8 +190,10 @@ class ReplaceWorker:
             else:
                 stats.kept[(column, span.entity)] += 1
         for start, end, term in whole_word_matches(self.matcher, text):
-            if not _overlaps(start, end, replaced):
-                replaced.append(Span(start, end, d.propagate[term], "propagated"))
+            entity = d.propagate[term]
+            if not _overlaps(start, end, replaced) and not (d.id_shapes and not is_secret(entity)
+                                                            and self._in_id_token(text, start, end)):
+                replaced.append(Span(start, end, entity, "propagated"))
         for start, end, term in whole_word_matches(self.row_matcher, text):
             key = d.persons.get(term)
             if (text[start].isupper() and key and key in row_text and key != term
