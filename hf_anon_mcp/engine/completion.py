@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import regex
+
 from hf_anon_mcp.engine.detect import Finding
 from hf_anon_mcp.engine.names import _english as is_english_word
 from hf_anon_mcp.engine.names import common_words
@@ -182,10 +184,40 @@ def names_in_caps(texts: list[str], find: Callable[[list[str]], list[list[Findin
     return out
 
 
+_POST_TOWN = regex.compile(
+    r",[ \t]*(?:\d{5}|\d{4}[ \t]?\p{Lu}{2}|\d{2}-\d{3}|\p{Lu}{1,2}\d[\p{Lu}\d]?[ \t]\d\p{Lu}{2})"
+    r"[ \t]+\p{Lu}[\p{L}\p{M}'’-]*(?:[ \t-]\p{Lu}[\p{L}\p{M}'’-]*){0,3}")
+_ADDRESS_START = regex.compile(r"(?:^|[\n\"“:;(]|\.[ \t]|\b(?i:to|at|is|in|from|of|address|addr))[ \t]*")
+
+
+def postcode_addresses(text: str, findings: list[Finding]) -> list[Finding]:
+    """`Loispad 76, 6449 ZL Wâlterswâld`, `57, chemin Océane Dupré, 97698 Collin`: a street part holding a house
+    number, then a postcode and a town after a comma, is an address whatever the country's street words."""
+    if "," not in text or not any(c.isdigit() for c in text):
+        return findings
+    added = []
+    for m in _POST_TOWN.finditer(text):
+        window_start = max(0, m.start() - 70)
+        starts = [b.end() for b in _ADDRESS_START.finditer(text, window_start, m.start())]
+        start = starts[-1] if starts else window_start
+        street = text[start:m.start()]
+        if not regex.search(r"\d", street) or not regex.search(r"\p{L}{3}", street) or "@" in street:
+            continue
+        start += len(street) - len(street.lstrip(" \t,"))
+        added.append(Finding("STREET_ADDRESS", start, m.end(), 0.6))
+    if not added:
+        return findings
+    kept = [f for f in findings if not any(a.start <= f.start and f.end <= a.end for a in added)
+            and not (f.entity_type in ("STREET_ADDRESS", "ADDRESS") and any(a.start < f.end and f.start < a.end
+                                                                           for a in added))]
+    return kept + added
+
+
 _CUE = re.compile(
     r"(?i)\b(?:i (?:now )?live at|(?:he|she|they) lives? at|living at|my (?:home |new |postal )?address is|"
     r"(?:home|postal|mailing|billing|shipping|delivery) address(?: is)?:?|address:|ship(?:ping)? (?:it )?to|"
-    r"deliver(?:ed|y)? (?:it )?to|send (?:it|the parcel|the package) to|moved to|"
+    r"deliver(?:ed|y)? (?:it )?to|send (?:it|the (?:parcel|package|replacement|refund|invoice|order)) to|"
+    r"moved to|(?:be )?arranged at|pick(?:ed)?[ -]?up (?:is )?at|"
     r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+is)?:?)[ \t]+"
 )
 _SEGMENT = re.compile(r"[^\n;!?]{6,90}?(?=\.(?:\s|$)|[\n;!?]|\s+(?:and|but|so|or)\s|$)")
