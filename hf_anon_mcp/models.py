@@ -60,6 +60,13 @@ class DetectorInfo(BaseModel):
         default_factory=list, description="Entity types this mode cannot find (e.g. names without NER)."
     )
 
+    @model_validator(mode="after")
+    def _profile_of_old_reports(self):
+        """Reports written before profiles existed say only `mode`: a patterns-only one was profile fast."""
+        if "profile" not in self.model_fields_set and self.mode == "patterns-only":
+            self.profile = "fast"
+        return self
+
 
 class EntityStat(BaseModel):
     """Findings of one entity type in one column."""

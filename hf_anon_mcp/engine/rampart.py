@@ -299,15 +299,19 @@ def _is_word(ch: str) -> bool:
 
 def snap(text: str, start: int, end: int) -> tuple[int, int]:
     """Grow a span to whole words: word characters, and `-'.@` between two word characters (`O'Neil`,
-    `Smith-Jones`, `jo.doe@x.org`)."""
+    `Smith-Jones`, `jo.doe@x.org`), but not a possessive `'s`."""
     n = len(text)
     while start > 0 and (_is_word(text[start - 1]) or (
             text[start - 1] in _JOINERS and start >= 2 and _is_word(text[start - 2]) and _is_word(text[start]))):
         start -= 1
     while end < n and (_is_word(text[end]) or (
-            text[end] in _JOINERS and end + 1 < n and _is_word(text[end + 1]) and _is_word(text[end - 1]))):
+            text[end] in _JOINERS and end + 1 < n and _is_word(text[end + 1]) and _is_word(text[end - 1])
+            and not _POSSESSIVE.match(text, end))):
         end += 1
     return start, end
+
+
+_POSSESSIVE = re.compile(r"['’]s\b")
 
 
 def _aggregate(text: str, offsets, chunks, threshold: float, types: list[str]) -> list[Span]:

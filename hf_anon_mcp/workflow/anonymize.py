@@ -58,7 +58,7 @@ def _engine_config(request: AnonymizeRequest, policy: AnonymizationPolicy) -> En
     settings = get_settings()
     return EngineConfig(
         model_name=settings.spacy_model,
-        patterns_only=request.patterns_only,
+        profile=request.profile,
         language=policy.language,
         countries=tuple(settings.countries),
         score_threshold=policy.score_threshold if policy.score_threshold is not None else settings.score_threshold,
@@ -208,7 +208,7 @@ def _write_key(path: Path, secret: bytes) -> None:
 def _verify(report: AnonymizeReport, request: AnonymizeRequest, policy: AnonymizationPolicy,
             progress: ProgressFn | None) -> None:
     """Re-scan the output's anonymized columns; residual risk counts only types that should have vanished."""
-    rescan = scan(ScanRequest(source=report.output_path, columns=report.columns_anonymized, patterns_only=request.patterns_only,
+    rescan = scan(ScanRequest(source=report.output_path, columns=report.columns_anonymized, profile=request.profile,
                               score_threshold=policy.score_threshold, entities=policy.entities,
                               batch_size=request.batch_size, num_proc=request.num_proc), progress=progress)
     report.residual = rescan.columns
