@@ -68,7 +68,11 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--columns", type=_csv, help="comma-separated text columns (default: all text columns)")
     p.add_argument("--config", dest="config_name", help="Hub dataset config")
     p.add_argument("--split", help="split to read (default train)")
-    p.add_argument("--patterns-only", action="store_true", help="no NER: faster, but misses names and places")
+    p.add_argument("--profile", choices=["fast", "balanced", "thorough"],
+                   help="how hard to look: fast (patterns only, no NER), balanced (default: + spaCy NER and rules), "
+                        "thorough (+ the Rampart ONNX model; needs pip install \"hf-anon-mcp[thorough]\")")
+    p.add_argument("--patterns-only", dest="profile", action="store_const", const="fast",
+                   help="alias of --profile fast")
     p.add_argument("--entities", type=_csv, help="comma-separated entity types to look for")
     p.add_argument("--score-threshold", type=float, help="minimum finding score (default 0.4)")
     p.add_argument("--num-proc", type=int, help="worker processes (default: chosen from the input size)")
@@ -166,12 +170,14 @@ def render_scan(report: ScanReport) -> str:
     """A readable table of a scan report (masked samples only, unless raw ones were asked for)."""
     det = report.detector
     model = f"{det.model_name} {det.model_version}" if det.model_name else "patterns only"
+    if det.profile == "thorough":
+        model += f" + {next((d.version for d in det.detectors if d.name == 'rampart'), 'rampart')}"
     of = f" of {report.rows_total}" if report.rows_total else ""
     lines = [
         f"source: {report.source}",
         f"rows scanned: {report.rows_scanned}{of}   overall risk: {report.overall_risk.value.upper()}   "
         f"({report.rows_per_s:.0f} rows/s)",
-        f"detector: presidio {det.presidio_version} + {model}",
+        f"detector: presidio {det.presidio_version} + {model}   (profile {det.profile})",
     ]
     if det.cannot_detect:
         lines.append(f"not detectable in this mode: {', '.join(det.cannot_detect)}")

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
         description="ISO country codes whose country-specific Presidio recognizers are enabled.",
     )
     score_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Minimum score of a finding.")
+    rampart_threshold: float = Field(
+        0.4, ge=0.0, le=1.0,
+        description="Profile thorough: minimum probability (1 - P(outside)) that the Rampart model gives a token "
+                    "for it to count as part of an entity.")
     roots: list[Path] = Field(default_factory=list, description="Folders the server may read and write.")
     batch_size: int = Field(256, ge=1, description="Rows per analysis batch.")
     num_proc: int = Field(1, ge=1, description="Worker processes for large inputs.")

@@ -7,10 +7,16 @@ asked for them explicitly (`raw_samples_included` says so).
 from __future__ import annotations
 
 from enum import Enum
-
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+Profile = Literal["fast", "balanced", "thorough"]
+PROFILE_DESCRIPTION = (
+    "How hard to look. 'fast': patterns, checksums and secrets only, no NER (several times faster; cannot find "
+    "names, places, organisations, dates). 'balanced' (default): + spaCy NER and our name/address rules. "
+    "'thorough': balanced + a second, independent model (Rampart ONNX token classifier; needs the extra "
+    "hf-anon-mcp[thorough]), about half the speed of balanced, catches more lower-case and informal names.")
 
 
 class RiskLevel(str, Enum):
@@ -26,11 +32,25 @@ class RiskLevel(str, Enum):
         return ["none", "low", "medium", "high"].index(self.value)
 
 
+class DetectorComponent(BaseModel):
+    """One detector that ran: what it is, its version, and the licence and attribution its parts require."""
+
+    name: str = Field(description="'presidio-analyzer', 'spacy-model' or 'rampart'.")
+    version: str | None = None
+    role: str = Field("", description="What it contributes (rules, NER model, independent token classifier).")
+    license: str | None = None
+    attribution: str | None = Field(None, description="Credit required by the licence of model weights.")
+
+
 class DetectorInfo(BaseModel):
     """What produced the findings, so a report (and a dataset card) can name it."""
 
     presidio_version: str
-    mode: str = Field(description="'ner' (spaCy NER + patterns) or 'patterns-only'.")
+    profile: Profile = Field("balanced", description="The detection profile: fast, balanced or thorough.")
+    detectors: list[DetectorComponent] = Field(
+        default_factory=list, description="Every detector that ran, with its version (and licence credits).")
+    mode: str = Field(description="'ner' (spaCy NER + patterns; profiles balanced and thorough) or "
+                                  "'patterns-only' (profile fast). Kept for older readers; see `profile`.")
     model_name: str | None = Field(None, description="spaCy pipeline name, None in patterns-only mode.")
     model_version: str | None = None
     spacy_version: str | None = None
@@ -39,6 +59,13 @@ class DetectorInfo(BaseModel):
     cannot_detect: list[str] = Field(
         default_factory=list, description="Entity types this mode cannot find (e.g. names without NER)."
     )
+
+    @model_validator(mode="after")
+    def _profile_of_old_reports(self):
+        """Reports written before profiles existed say only `mode`: a patterns-only one was profile fast."""
+        if "profile" not in self.model_fields_set and self.mode == "patterns-only":
+            self.profile = "fast"
+        return self
 
 
 class EntityStat(BaseModel):
@@ -124,12 +151,29 @@ class ScanRequest(BaseModel):
     split: str | None = Field(None, description="Split to read (default 'train').")
     max_rows: int | None = Field(None, ge=1, description="Scan only the first N rows (quick look at big data).")
     sample: int | None = Field(None, ge=1, description="Scan a random sample of N rows instead of the first ones.")
-    patterns_only: bool = Field(False, description="Skip NER: much faster, but cannot find names, places, orgs.")
+    profile: Profile = Field("balanced", description=PROFILE_DESCRIPTION)
+    patterns_only: bool = Field(False, description="Deprecated alias of profile='fast'.",
+                                json_schema_extra={"deprecated": True})
     include_raw_samples: bool = Field(False, description="Show raw values in samples. Leave off unless needed.")
     entities: list[str] | None = Field(None, description="Entity types to look for (default: all).")
     score_threshold: float | None = Field(None, ge=0.0, le=1.0, description="Minimum finding score.")
     num_proc: int = Field(1, ge=1, le=64, description="Worker processes (each loads the model once).")
     batch_size: int = Field(256, ge=1, le=100_000, description="Rows per batch.")
+
+    @model_validator(mode="after")
+    def _profile_alias(self):
+        return _sync_profile(self)
+
+
+def _sync_profile(request):
+    """`patterns_only=True` is the old spelling of `profile='fast'`; afterwards both fields agree."""
+    if request.patterns_only:
+        if "profile" in request.model_fields_set and request.profile != "fast":
+            raise ValueError(f"patterns_only (deprecated alias of profile 'fast') contradicts profile "
+                             f"'{request.profile}'; give only profile")
+        request.profile = "fast"
+    request.patterns_only = request.profile == "fast"
+    return request
 
 
 class ReplacedStat(BaseModel):
@@ -158,7 +202,9 @@ class AnonymizeRequest(BaseModel):
     policy_file: str | None = Field(None, description="Path of a JSON/YAML policy file.")
     entities: list[str] | None = Field(None, description="Replace only these entity types (secrets are replaced "
                                                          "whatever this says).")
-    patterns_only: bool = False
+    profile: Profile = Field("balanced", description=PROFILE_DESCRIPTION)
+    patterns_only: bool = Field(False, description="Deprecated alias of profile='fast'.",
+                                json_schema_extra={"deprecated": True})
     overwrite: bool = Field(False, description="Replace an existing output.")
     verify: Literal["sample", "full", "off"] = Field(
         "sample", description="sample: propagation and structure checks on every row plus the independent detector "
@@ -172,6 +218,10 @@ class AnonymizeRequest(BaseModel):
     @classmethod
     def _verify_bool(cls, v):
         return {True: "sample", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _profile_alias(self):
+        return _sync_profile(self)
 
 
 class ColumnDecision(BaseModel):

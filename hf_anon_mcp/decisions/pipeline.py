@@ -19,7 +19,8 @@ from hf_anon_mcp.errors import AccessError
 from hf_anon_mcp.decisions.detect import STATS, DetectSpec, DetectWorker
 from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceSpec, ReplaceStats, ReplaceWorker
 from hf_anon_mcp.decisions.stats import DatasetStats
-from hf_anon_mcp.decisions.verify import (SampleCheckWorker, SampleSpec, independent_available, sample_size,
+from hf_anon_mcp.decisions.verify import (SampleCheckWorker, SampleSpec, detector_name, independent_available,
+                                          sample_size,
                                           summarize_hits, verdict, wilson)
 from hf_anon_mcp.models import VerificationResult
 from hf_anon_mcp.policy import AnonymizationPolicy
@@ -102,7 +103,7 @@ def sample_rate(rows: int, mode: str) -> float:
 
 
 def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: str,
-                 engine_config=None) -> VerificationResult:
+                 engine_config=None, decisions: Decisions | None = None) -> VerificationResult:
     """Run the independent detector over the sampled output rows (on the same warm pool)."""
     result = VerificationResult(full_rescan=mode == "full")
     if mode == "off":
@@ -112,14 +113,17 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     if not ok:
         result.sample_note = why
         return result
-    from hf_anon_mcp.engine import rampart
-
     chunks = [{"sample": samples[i:i + 64]} for i in range(0, len(samples), 64)]
-    spec = SampleSpec(full=mode == "full", engine_config=engine_config)
+    spec = SampleSpec(full=mode == "full", engine_config=engine_config,
+                      kept_terms=decisions.kept_terms if decisions else frozenset(),
+                      id_shapes=decisions.id_shapes if decisions else frozenset())
     hit_rows = [json.loads(h) for out in runner.map(SampleCheckWorker, spec, chunks) for h in out["hits"]]
     rows, types, examples = summarize_hits(hit_rows, policy.replaces)
     result.sample_checked = True
-    result.sample_detector = rampart.detector_name()
+    result.sample_detector = detector_name()
+    if engine_config is not None and getattr(engine_config, "profile", "") == "thorough":
+        result.sample_note = ("the thorough profile also used this detector to find what was replaced: the sample "
+                              "check is not independent of detection")
     result.sample_rows = len(hit_rows)
     result.sample_rows_with_direct = rows
     result.sample_share = round(rows / len(hit_rows), 5) if hit_rows else 0.0

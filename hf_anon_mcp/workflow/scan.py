@@ -40,7 +40,7 @@ def engine_config(request: ScanRequest) -> EngineConfig:
     threshold = request.score_threshold if request.score_threshold is not None else settings.score_threshold
     return EngineConfig(
         model_name=settings.spacy_model,
-        patterns_only=request.patterns_only,
+        profile=request.profile,
         language=settings.language,
         countries=tuple(settings.countries),
         score_threshold=threshold,
