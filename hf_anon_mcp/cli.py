@@ -55,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--max-rows", type=int, help="anonymize only the first N rows")
     anon.set_defaults(handler=_cmd_anonymize)
 
+    from hf_anon_mcp.cli_audit import add_audit_commands
     from hf_anon_mcp.cli_hub import add_hub_commands
     from hf_anon_mcp.cli_server import add_server_commands
 
     add_hub_commands(sub)
+    add_audit_commands(sub)
     add_server_commands(sub)
     return parser
 

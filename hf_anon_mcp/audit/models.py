@@ -1,0 +1,138 @@
+"""The audit's typed vocabulary: what to audit (`AuditRequest`) and what was found (`AuditReport`).
+
+The report names canaries by id only and shows detected PII masked: it is meant to be pasted into a model card,
+an issue or a chat with an assistant, none of which may see a canary's value or a person's data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class AuditRequest(BaseModel):
+    """Which fine-tuned model to audit, against which canaries and data; shared by the CLI, the MCP tool and
+    library callers."""
+
+    model: str = Field(description="The fine-tuned model: a local folder (save_pretrained) or a Hub repo id.",
+                       min_length=1, max_length=4096)
+    canaries: str = Field(description="The OUT.canaries.json written when the canaries were planted.",
+                          min_length=1, max_length=4096)
+    base_model: str | None = Field(None, description="The model the fine-tune started from (folder or repo id): "
+                                   "the reference of the membership test and the control of the extraction test.",
+                                   max_length=4096)
+    members: str | None = Field(None, description="Rows the model was trained on (a data file), for membership "
+                                "inference; needs non_members too.", max_length=4096)
+    non_members: str | None = Field(None, description="Rows of the same kind it was NOT trained on (held out).",
+                                    max_length=4096)
+    original: str | None = Field(None, description="The data before anonymization: PII found in it that the model "
+                                 "now writes is reported (masked).", max_length=4096)
+    text_column: str | None = Field(None, description="Column holding the text in members/non_members/original "
+                                    "(default: the canary file's column, else every text column).", max_length=200)
+    candidates: int = Field(1000, ge=20, le=1_000_000, description="K random values of the canary format each "
+                            "canary is ranked against; exposure can show at most log2(K+1) bits.")
+    max_rows: int = Field(500, ge=1, le=1_000_000, description="Rows read from each of members, non_members and "
+                          "original.")
+    max_length: int = Field(128, ge=8, le=8192, description="Tokens per row scored in the membership test.")
+    max_new_tokens: int = Field(32, ge=4, le=1024, description="Tokens generated per prompt in the extraction test.")
+    samples: int = Field(32, ge=0, le=10_000, description="Sampled continuations of the canary prompt, and sampled "
+                         "free generations scanned for PII.")
+    max_original_values: int = Field(200, ge=0, le=100_000, description="Distinct PII values of the original file "
+                                     "probed with their own context as the prompt.")
+    batch_size: int = Field(16, ge=1, le=4096, description="Sequences per forward pass.")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
+                        description="'auto': a GPU when present, else the CPU.")
+    threads: int | None = Field(None, ge=1, le=256, description="CPU threads for torch (default: torch's own "
+                                "choice). On a busy machine 1 can be much faster than oversubscribed threads.")
+    patterns_only: bool = Field(False, description="Scan generations without NER (faster, misses names).")
+    seed: int = Field(0, description="Seeds the candidates and the sampling, so a rerun gives the same figures.")
+
+
+class CanaryResult(BaseModel):
+    id: str
+    repetitions: int
+    rank: int = Field(description="1 + candidates the model finds more likely than this canary.")
+    exposure_bits: float = Field(description="log2(K+1) - log2(rank).")
+    exposure_skewnorm_bits: float = Field(description="-log2 CDF under a skew-normal fitted to the candidates.")
+    extracted: bool = Field(description="Reproduced verbatim after the format's prompt (greedy or sampled).")
+
+
+class ControlResult(BaseModel):
+    id: str
+    rank: int
+    exposure_bits: float
+    exposure_skewnorm_bits: float
+    extracted: bool
+
+
+class ExposureGroup(BaseModel):
+    """Mean exposure of the canaries planted `repetitions` times (0 = the controls)."""
+
+    repetitions: int
+    count: int
+    mean_exposure_bits: float
+    mean_skewnorm_bits: float
+    memorised: int = Field(description="How many reach the top 2 ranks (exposure >= log2(K+1) - 1).")
+
+
+class MembershipResult(BaseModel):
+    members: int
+    non_members: int
+    method: Literal["reference", "loss"] = Field(description="'reference': score = L_base - L_target; 'loss' (no "
+                                                 "base model given): score = -L_target.")
+    auc: float
+    tpr_at_1pct_fpr: float
+    baseline_auc: float | None = Field(None, description="Blind baseline: the base model in the target's place "
+                                       "(score = -L_base); ~0.5 unless members and non-members differ in kind.")
+    baseline_tpr_at_1pct_fpr: float | None = None
+    loss_auc: float = Field(description="The reference-free loss attack on the target (score = -L_target).")
+    mean_loss_members: float
+    mean_loss_non_members: float
+
+
+class OriginalLeak(BaseModel):
+    """Raw values of the original (pre-anonymization) data that the model writes; shown masked."""
+
+    values_checked: int
+    values_emitted: int = Field(description="Emitted by the fine-tuned model, given their own context or freely.")
+    values_emitted_by_base: int | None = Field(None, description="Of those, also emitted by the base model (so "
+                                               "not learnt from this data); None without a base model.")
+    leaked: int = Field(description="Emitted by the fine-tuned model and not by the base model.")
+    by_type: dict[str, int] = Field(default_factory=dict, description="Leaked values per entity type.")
+    samples: list[str] = Field(default_factory=list, description="Masked samples of leaked values.")
+
+
+class ExtractionResult(BaseModel):
+    prompt_words: int = Field(description="Words of the canary format's prompt (its text is in canary_format).")
+    generations: int = Field(description="Continuations of the canary prompt: 1 greedy + sampled.")
+    canaries_extracted: int
+    canaries_extracted_greedy: int
+    controls_extracted: int
+    format_values_emitted: int = Field(description="Distinct values of the canary format written after the prompt.")
+    free_generations: int = Field(description="Sampled generations from an empty prompt, scanned for PII.")
+    pii_in_generations: dict[str, int] = Field(default_factory=dict,
+                                               description="Findings of our detector in all generations, by type.")
+    original: OriginalLeak | None = None
+
+
+class AuditReport(BaseModel):
+    """What the audit found. Canaries by id only; PII masked; no raw value anywhere."""
+
+    report_id: str
+    model: str
+    base_model: str | None
+    canary_format: str = Field(description="The format with '#' for each digit (no value).")
+    candidates: int
+    exposure_ceiling_bits: float = Field(description="log2(K+1): the largest rank exposure K candidates can show.")
+    chance_exposure_bits: float = Field(description="Expected rank exposure of a value never seen (~1.44).")
+    canaries: list[CanaryResult]
+    controls: list[ControlResult]
+    exposure_by_repetitions: list[ExposureGroup]
+    membership: MembershipResult | None = None
+    extraction: ExtractionResult
+    leak: bool = Field(description="True when the audit found memorised canaries, extracted canaries or leaked "
+                       "original values.")
+    verdict: str
+    device: str
+    timings_s: dict[str, float] = Field(default_factory=dict)
