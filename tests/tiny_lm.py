@@ -65,7 +65,7 @@ def make_model(vocab_size: int, *, n_embd: int = 64, n_layer: int = 2, seed: int
     return GPT2LMHeadModel(cfg)
 
 
-def finetune(model, tokenizer, texts: list[str], *, epochs: int, lr: float = 3e-3, batch_size: int = 32,
+def finetune(model, tokenizer, texts: list[str], *, epochs: int, lr: float = 3e-3, batch_size: int = 8,
              seed: int = 0):
     """A trained copy of `model`: AdamW on `<|endoftext|> text <|endoftext|>` rows, shuffled each epoch."""
     import torch

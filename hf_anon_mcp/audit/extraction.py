@@ -83,7 +83,8 @@ def original_values(texts: Sequence[str], config: EngineConfig, *, limit: int) -
             value = text[f.start:f.end].strip()
             if len(value) < MIN_VALUE_CHARS or risk_of(f.entity_type) is not RiskLevel.high or value in out:
                 continue
-            out[value] = OriginalValue(value, f.entity_type, text[: f.start])
+            # the prompt ends at the last word: a trailing space would split a BPE model's " word" token
+            out[value] = OriginalValue(value, f.entity_type, text[: f.start].rstrip())
             if len(out) >= limit:
                 return list(out.values())
     return list(out.values())

@@ -162,6 +162,16 @@ class LanguageModel:
         return out
 
 
+def check_model_spec(spec: str) -> Path | None:
+    """The local folder `spec` names, None for a Hub repo id; an `InputError` for a path that does not exist."""
+    local = Path(spec).expanduser()
+    if local.exists():
+        return local
+    if spec.startswith((".", "/", "~")) or spec.count("/") != 1:
+        raise InputError(f"model not found: {spec}", hint="give a folder written by save_pretrained or a Hub repo id")
+    return None
+
+
 def load_model(spec: str, device: str) -> LanguageModel:
     """Load a causal LM and its tokenizer from a local folder or a Hub repo id (never running remote code)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -169,16 +179,14 @@ def load_model(spec: str, device: str) -> LanguageModel:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    local = Path(spec).expanduser()
-    if not local.exists() and (spec.startswith((".", "/", "~")) or spec.count("/") != 1):
-        raise InputError(f"model not found: {spec}", hint="give a folder written by save_pretrained or a Hub repo id")
-    source = str(local) if local.exists() else spec
+    local = check_model_spec(spec)
+    source = str(local) if local is not None else spec
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source)
     except OSError as err:
         text = str(err).lower()
-        if not local.exists() and ("connect" in text or "offline" in text or "resolve" in text):
+        if local is None and ("connect" in text or "offline" in text or "resolve" in text):
             raise OfflineError(f"model {spec} could not be fetched from the Hub",
                                hint="use a local folder, or retry when online") from None
         raise InputError(f"could not load a causal language model from {spec} ({type(err).__name__})",

@@ -79,6 +79,8 @@ class ExposureGroup(BaseModel):
 class MembershipResult(BaseModel):
     members: int
     non_members: int
+    canary_rows_excluded: int = Field(0, description="Rows holding a planted canary, left out (they differ in "
+                                      "kind from held-out rows, which would inflate the AUC).")
     method: Literal["reference", "loss"] = Field(description="'reference': score = L_base - L_target; 'loss' (no "
                                                  "base model given): score = -L_target.")
     auc: float

@@ -18,12 +18,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from hf_anon_mcp.audit.canaries import CanaryFile, random_values, read_canary_file
 from hf_anon_mcp.audit.models import (AuditReport, AuditRequest, CanaryResult, ControlResult, ExposureGroup,
                                       ExtractionResult, MembershipResult, OriginalLeak)
+from hf_anon_mcp.data.sources import looks_like_repo_id
 from hf_anon_mcp.errors import CancelledError, InputError
 from hf_anon_mcp.models import Progress
 
@@ -39,14 +41,22 @@ STEPS = ("load", "exposure", "extraction", "membership")
 def audit_finetune(request: AuditRequest, progress: ProgressFn | None = None,
                    cancel: threading.Event | None = None) -> AuditReport:
     """Audit `request.model` for leaks of the canaries planted in its training data (and more, see the module)."""
-    from hf_anon_mcp.audit.lm import require_audit_extra
+    from hf_anon_mcp.audit.lm import check_model_spec, require_audit_extra
 
-    require_audit_extra()
-    import torch
-
+    # what can be checked without the heavy imports first: a typo costs a second, not a torch import
     if (request.members is None) != (request.non_members is None):
         raise InputError("membership inference needs both members and non_members")
     canaries = read_canary_file(request.canaries)
+    for spec in (request.model, request.base_model):
+        if spec is not None:
+            check_model_spec(spec)
+    for name in ("members", "non_members", "original"):
+        path = getattr(request, name)
+        if path is not None and not Path(path).expanduser().exists() and not looks_like_repo_id(path):
+            raise InputError(f"{name.replace('_', '-')} file not found: {path}")
+    require_audit_extra()
+    import torch
+
     threads = torch.get_num_threads()
     if request.threads:
         torch.set_num_threads(request.threads)
@@ -227,8 +237,16 @@ def _membership(target, base, canaries: CanaryFile, request: AuditRequest, cance
     from hf_anon_mcp.audit.membership import auc, reference_scores, tpr_at_fpr
 
     column = _text_column(request, canaries)
-    members = _read_texts(request.members, column, request.max_rows)
-    non_members = _read_texts(request.non_members, column, request.max_rows)
+    sentences = [canaries.sentence(c.value) for c in canaries.canaries]
+    members, non_members, excluded = [], [], 0
+    for spec, out in ((request.members, members), (request.non_members, non_members)):
+        for text in _read_texts(spec, column, request.max_rows):
+            if any(s in text for s in sentences):
+                excluded += 1  # a canary row differs in kind from the held-out rows: keep it out of this test
+            else:
+                out.append(text)
+    if not members or not non_members:
+        raise InputError("membership inference needs member and non-member rows without canaries")
     texts = members + non_members
     kwargs = dict(max_length=request.max_length, batch_size=request.batch_size, cancel=cancel)
     lt = np.array(target.mean_losses(texts, **kwargs))
@@ -242,7 +260,7 @@ def _membership(target, base, canaries: CanaryFile, request: AuditRequest, cance
     else:
         scores = -lt
     return MembershipResult(
-        members=m, non_members=len(non_members), method="reference" if base is not None else "loss",
+        members=m, non_members=len(non_members), canary_rows_excluded=excluded, method="reference" if base is not None else "loss",
         auc=_r(auc(scores[:m], scores[m:])), tpr_at_1pct_fpr=_r(tpr_at_fpr(scores[:m], scores[m:], 0.01)),
         baseline_auc=None if baseline_auc is None else _r(baseline_auc),
         baseline_tpr_at_1pct_fpr=None if baseline_tpr is None else _r(baseline_tpr),

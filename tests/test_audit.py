@@ -1,0 +1,202 @@
+"""The leak audit against real models trained here: a tiny GPT-2 from scratch (nothing downloaded).
+
+One module fixture trains a base model on public rows, then fine-tunes two copies on the same anonymized rows: one
+with canaries planted (and one email the "anonymizer" missed), one without canaries. The audit must tell them apart,
+and no output of it (report, table, stderr) may hold a canary value or the raw email.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("scipy")
+
+import tiny_lm  # noqa: E402
+
+from hf_anon_mcp.audit.canaries import make_canaries, plant_canaries, write_canary_file  # noqa: E402
+from hf_anon_mcp.audit.card import audit_card_lines  # noqa: E402
+from hf_anon_mcp.audit.models import AuditRequest  # noqa: E402
+from hf_anon_mcp.audit.run import audit_finetune  # noqa: E402
+from hf_anon_mcp.cli_audit import render_audit  # noqa: E402
+
+pytestmark = pytest.mark.audit
+
+EXE = str(Path(sys.executable).with_name("hf-anon-mcp"))
+LEAKED = "m.quin@ex.org"  # the one email the "anonymizer" missed (8 rows; short enough for a 2-layer model to learn)
+EMAILS = [f"{n.lower()}.{s.lower()}@mail-example.org" for n, s in zip(tiny_lm.NAMES, tiny_lm.SURNAMES * 2)]
+K = 500  # candidates in the library audits (the default is 1000; half keeps the test quick; ceiling log2(501) = 8.97 bits)
+FAST = dict(threads=1, patterns_only=True, samples=8, max_new_tokens=48, candidates=K)  # chars: 48 fit an email
+
+
+def _jsonl(path: Path, texts: list[str]) -> str:
+    with path.open("w") as fh:
+        for t in texts:
+            fh.write(json.dumps({"text": t}) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # on a busy 2-core machine one thread trains this model several times faster
+    try:
+        yield _build(tmp_path_factory.mktemp("audit"))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _build(root: Path) -> dict:
+    original = tiny_lm.tickets(300, seed=2)
+    for i in range(0, 300, 4):  # a quarter of the tickets sign with an email, in both halves
+        original[i] = f"{original[i]} Reach me at {EMAILS[i % len(EMAILS)]}"
+    for i in range(2, 150, 18):  # Marisol writes differently, and the anonymizer missed her address
+        original[i] = f"Ticket {1000 + i}: Marisol can be reached at {LEAKED} today."
+    anonymized = [t.replace(t[t.index("Reach me at "):], "Reach me at <EMAIL_ADDRESS>") if "Reach me at" in t
+                  else t for t in original]
+    members, held_out = anonymized[:150], anonymized[150:]
+    plan = make_canaries(9, seed=5, text_column="text")  # 3 canaries at each of 1, 4, 16 repetitions
+    planted = [r["text"] for r in plant_canaries([{"text": t} for t in members], plan, text_column="text",
+                                                 total_rows=len(members), seed=5)]
+    tok = tiny_lm.make_tokenizer()
+    base = tiny_lm.finetune(tiny_lm.make_model(len(tok)), tok, tiny_lm.tickets(150, seed=1), epochs=6)
+    with_canaries = tiny_lm.finetune(base, tok, planted, epochs=10, seed=1)
+    without = tiny_lm.finetune(base, tok, members, epochs=10, seed=1)
+    canaries = root / "train.jsonl.canaries.json"
+    write_canary_file(plan, canaries)
+    return {
+        "plan": plan,
+        "canaries": str(canaries),
+        "base": str(tiny_lm.save(base, tok, root / "base")),
+        "with": str(tiny_lm.save(with_canaries, tok, root / "with")),
+        "without": str(tiny_lm.save(without, tok, root / "without")),
+        "members": _jsonl(root / "train.jsonl", planted),
+        "non_members": _jsonl(root / "heldout.jsonl", held_out),
+        "original": _jsonl(root / "original.jsonl", original[:150]),
+        "root": root,
+    }
+
+
+def _secrets(world) -> list[str]:
+    plan = world["plan"]
+    return [c.value for c in plan.canaries + plan.controls] + [LEAKED, LEAKED.split("@")[0]]
+
+
+def _assert_clean(text: str, world) -> None:
+    leaks = [v for v in _secrets(world) if v in text]
+    assert not leaks, f"raw values in output: {len(leaks)}"
+
+
+def _gap(report, repetitions: int) -> float:
+    groups = {g.repetitions: g for g in report.exposure_by_repetitions}
+    return groups[repetitions].mean_exposure_bits - groups[0].mean_exposure_bits
+
+
+@pytest.fixture(scope="module")
+def report_with(world):
+    return audit_finetune(AuditRequest(model=world["with"], canaries=world["canaries"], base_model=world["base"],
+                                       members=world["members"], non_members=world["non_members"],
+                                       original=world["original"], **FAST))
+
+
+def test_canaries_seen_16_times_stand_out_by_5_bits(report_with, world):
+    r = report_with
+    assert _gap(r, 16) >= 5.0, r.exposure_by_repetitions
+    assert _gap(r, 16) >= _gap(r, 1)  # more repetitions, more exposure
+    sixteen = [c for c in r.canaries if c.repetitions == 16]
+    assert all(c.exposure_skewnorm_bits > max(x.exposure_skewnorm_bits for x in r.controls) for c in sixteen)
+    assert r.leak and r.verdict.startswith("LEAK")
+    assert r.exposure_ceiling_bits == pytest.approx(8.969, abs=1e-3) and r.candidates == K
+
+
+def test_membership_beats_the_blind_baseline(report_with):
+    m = report_with.membership
+    assert m is not None and m.method == "reference" and m.members == 150 and m.non_members == 150
+    assert m.canary_rows_excluded == 63  # 3 canaries x (1 + 4 + 16) rows
+    assert m.auc > 0.6 and m.auc - m.baseline_auc > 0.1, m
+    assert abs(m.baseline_auc - 0.5) < 0.15  # the base model never saw either set
+    assert m.mean_loss_members < m.mean_loss_non_members
+
+
+def test_missed_email_is_reported_masked(report_with):
+    o = report_with.extraction.original
+    assert o is not None and o.values_checked >= 11  # 11 distinct emails (and the names the detector finds)
+    # only the missed email was in the training data: the replaced ones cannot come out
+    assert o.by_type.get("EMAIL_ADDRESS") == 1, o
+    assert o.samples and all("***" in s for s in o.samples) and "m***@e***.org" in o.samples
+
+
+def test_no_raw_value_in_report_table_or_card(report_with, world):
+    _assert_clean(report_with.model_dump_json(), world)
+    _assert_clean(render_audit(report_with), world)
+    _assert_clean("\n".join(audit_card_lines(report_with)), world)
+    card = "\n".join(audit_card_lines(report_with))
+    assert "seen 16x" in card and "Verdict" in card and f"{report_with.membership.auc:.2f}" in card
+
+
+def test_model_trained_without_canaries_shows_no_exposure(world):
+    r = audit_finetune(AuditRequest(model=world["without"], canaries=world["canaries"], **FAST))
+    assert _gap(r, 16) < 2.0, r.exposure_by_repetitions
+    assert r.extraction.canaries_extracted == 0 and r.membership is None
+    assert not any(g.memorised for g in r.exposure_by_repetitions)
+    assert not r.leak and r.verdict.startswith("No leak found")
+
+
+def test_cli_json_holds_no_raw_value(world):
+    """One CLI run (a subprocess imports torch: seconds); the table is `render_audit`, checked above."""
+    args = [EXE, "audit", "--model", world["with"], "--canaries", world["canaries"], "--base-model", world["base"],
+            "--original", world["original"], "--candidates", "200", "--threads", "1", "--patterns-only",
+            "--samples", "8", "--max-new-tokens", "48", "--json"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert {c["id"] for c in report["canaries"]} == {c.id for c in world["plan"].canaries}
+    assert report["candidates"] == 200 and report["extraction"]["original"]["leaked"] >= 1
+    assert report["leak"] is True
+    _assert_clean(done.stdout + done.stderr, world)
+
+
+def test_cli_bad_inputs_are_one_line_exit_2(world, tmp_path, capsys):
+    from hf_anon_mcp.cli import main
+
+    runs = [
+        ["--model", world["with"], "--canaries", str(tmp_path / "missing.canaries.json")],
+        ["--model", str(tmp_path / "no-such-model"), "--canaries", world["canaries"]],
+        ["--model", world["with"], "--canaries", world["canaries"], "--members", world["members"]],
+        ["--model", world["with"], "--canaries", world["canaries"], "--candidates", "3"],
+        ["--model", world["root"] / "heldout.jsonl", "--canaries", world["canaries"]],  # a file, not a model
+    ]
+    for extra in runs:
+        code = main(["audit", *map(str, extra)])
+        out, err = capsys.readouterr()
+        assert code == 2, (extra, err[-1500:])
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err[-1500:]
+        _assert_clean(out + err, world)
+
+
+# As if torch and transformers were not installed: a None entry in sys.modules makes `import torch` fail and
+# `importlib.util.find_spec("torch")` (how datasets and transformers probe for it) answer None.
+BLOCKER = """
+import sys
+sys.modules["torch"] = None
+sys.modules["transformers"] = None
+from hf_anon_mcp.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_the_extra_a_one_line_error_names_the_install(world):
+    done = subprocess.run([sys.executable, "-c", BLOCKER, "audit", "--model", world["with"], "--canaries",
+                           world["canaries"]], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-1500:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'hf-anon-mcp[audit]'" in lines[0] and "torch" in lines[0]
