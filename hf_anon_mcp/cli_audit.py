@@ -25,7 +25,7 @@ def add_audit_commands(subparsers) -> None:
                                           "(masked)")
     audit.add_argument("--text-column", dest="text_column", help="text column of the data files")
     audit.add_argument("--candidates", type=int, help="random values each canary is ranked against (default 1000)")
-    audit.add_argument("--max-rows", dest="max_rows", type=int, help="rows read per data file (default 500)")
+    audit.add_argument("--max-rows", dest="max_rows", type=int, help="rows read per data file (default 250)")
     audit.add_argument("--max-length", dest="max_length", type=int, help="tokens scored per row (default 128)")
     audit.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, help="tokens per generation (default 32)")
     audit.add_argument("--samples", type=int, help="sampled generations per probe (default 32)")

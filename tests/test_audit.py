@@ -20,7 +20,6 @@ pytest.importorskip("scipy")
 
 import tiny_lm  # noqa: E402
 
-from hf_anon_mcp.audit.canaries import make_canaries, plant_canaries, write_canary_file  # noqa: E402
 from hf_anon_mcp.audit.card import audit_card_lines  # noqa: E402
 from hf_anon_mcp.audit.models import AuditRequest  # noqa: E402
 from hf_anon_mcp.audit.run import audit_finetune  # noqa: E402
@@ -29,17 +28,10 @@ from hf_anon_mcp.cli_audit import render_audit  # noqa: E402
 pytestmark = pytest.mark.audit
 
 EXE = str(Path(sys.executable).with_name("hf-anon-mcp"))
-LEAKED = "m.quin@ex.org"  # the one email the "anonymizer" missed (8 rows; short enough for a 2-layer model to learn)
-EMAILS = [f"{n.lower()}.{s.lower()}@mail-example.org" for n, s in zip(tiny_lm.NAMES, tiny_lm.SURNAMES * 2)]
+LEAKED = tiny_lm.LEAKED
+EMAILS = tiny_lm.EMAILS
 K = 500  # candidates in the library audits (the default is 1000; half keeps the test quick; ceiling log2(501) = 8.97 bits)
 FAST = dict(threads=1, patterns_only=True, samples=8, max_new_tokens=48, candidates=K)  # chars: 48 fit an email
-
-
-def _jsonl(path: Path, texts: list[str]) -> str:
-    with path.open("w") as fh:
-        for t in texts:
-            fh.write(json.dumps({"text": t}) + "\n")
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -49,40 +41,9 @@ def world(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # on a busy 2-core machine one thread trains this model several times faster
     try:
-        yield _build(tmp_path_factory.mktemp("audit"))
+        yield tiny_lm.build_world(tmp_path_factory.mktemp("audit"))
     finally:
         torch.set_num_threads(threads)
-
-
-def _build(root: Path) -> dict:
-    original = tiny_lm.tickets(300, seed=2)
-    for i in range(0, 300, 4):  # a quarter of the tickets sign with an email, in both halves
-        original[i] = f"{original[i]} Reach me at {EMAILS[i % len(EMAILS)]}"
-    for i in range(2, 150, 18):  # Marisol writes differently, and the anonymizer missed her address
-        original[i] = f"Ticket {1000 + i}: Marisol can be reached at {LEAKED} today."
-    anonymized = [t.replace(t[t.index("Reach me at "):], "Reach me at <EMAIL_ADDRESS>") if "Reach me at" in t
-                  else t for t in original]
-    members, held_out = anonymized[:150], anonymized[150:]
-    plan = make_canaries(9, seed=5, text_column="text")  # 3 canaries at each of 1, 4, 16 repetitions
-    planted = [r["text"] for r in plant_canaries([{"text": t} for t in members], plan, text_column="text",
-                                                 total_rows=len(members), seed=5)]
-    tok = tiny_lm.make_tokenizer()
-    base = tiny_lm.finetune(tiny_lm.make_model(len(tok)), tok, tiny_lm.tickets(150, seed=1), epochs=6)
-    with_canaries = tiny_lm.finetune(base, tok, planted, epochs=10, seed=1)
-    without = tiny_lm.finetune(base, tok, members, epochs=10, seed=1)
-    canaries = root / "train.jsonl.canaries.json"
-    write_canary_file(plan, canaries)
-    return {
-        "plan": plan,
-        "canaries": str(canaries),
-        "base": str(tiny_lm.save(base, tok, root / "base")),
-        "with": str(tiny_lm.save(with_canaries, tok, root / "with")),
-        "without": str(tiny_lm.save(without, tok, root / "without")),
-        "members": _jsonl(root / "train.jsonl", planted),
-        "non_members": _jsonl(root / "heldout.jsonl", held_out),
-        "original": _jsonl(root / "original.jsonl", original[:150]),
-        "root": root,
-    }
 
 
 def _secrets(world) -> list[str]:
@@ -140,6 +101,17 @@ def test_no_raw_value_in_report_table_or_card(report_with, world):
     _assert_clean("\n".join(audit_card_lines(report_with)), world)
     card = "\n".join(audit_card_lines(report_with))
     assert "seen 16x" in card and "Verdict" in card and f"{report_with.membership.auc:.2f}" in card
+
+
+def test_batched_generation_matches_one_prompt_at_a_time(world):
+    """Left-padded batches must not change what greedy decoding writes (positions come from the mask)."""
+    from hf_anon_mcp.audit.lm import load_model
+
+    lm = load_model(world["with"], "cpu")
+    prompts = ["Ticket 1002: Marisol can be reached at", "Please refund my", "Order 12", "my account pin is"]
+    alone = [lm.generate([p], max_new_tokens=20)[0] for p in prompts]
+    assert lm.generate(prompts, max_new_tokens=20, batch_size=4) == alone
+    assert any(LEAKED in text for text in alone[0])
 
 
 def test_model_trained_without_canaries_shows_no_exposure(world):

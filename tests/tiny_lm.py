@@ -9,6 +9,7 @@ with the Auto classes.
 from __future__ import annotations
 
 import copy
+import json
 import random
 import string
 from pathlib import Path
@@ -26,6 +27,8 @@ TEMPLATES = [
     "Please {action} my {item}, it came {state}. Thanks, {name}.",
     "Order {num} for {name}: {item} arrived {state}, wants to {action} it.",
 ]
+LEAKED = "m.quin@ex.org"  # the email the "anonymizer" missed (short enough for a 2-layer model to learn)
+EMAILS = [f"{n.lower()}.{s.lower()}@mail-example.org" for n, s in zip(NAMES, SURNAMES * 2)]
 CHARS = string.ascii_letters + string.digits + " .,:;!?'-@_/()<>#\n"
 START = "<|endoftext|>"
 
@@ -100,3 +103,47 @@ def save(model, tokenizer, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def write_jsonl(path: Path, texts: list[str]) -> str:
+    with path.open("w") as fh:
+        for t in texts:
+            fh.write(json.dumps({"text": t}) + "\n")
+    return str(path)
+
+
+def build_world(root: Path) -> dict:
+    """Data, canaries and three models in `root`: a base trained on public rows, and two fine-tunes of it on the
+    same anonymized rows, one with 9 canaries planted (3 each at 1, 4, 16 repetitions), one without. A quarter of
+    the tickets sign with an email (replaced in the anonymized rows), except Marisol's, which the "anonymizer"
+    missed in 9 rows. About a minute of CPU with one thread."""
+    from hf_anon_mcp.audit.canaries import make_canaries, plant_canaries, write_canary_file
+
+    original = tickets(300, seed=2)
+    for i in range(0, 300, 4):  # a quarter of the tickets sign with an email, in both halves
+        original[i] = f"{original[i]} Reach me at {EMAILS[i % len(EMAILS)]}"
+    for i in range(2, 150, 18):  # Marisol writes differently, and the anonymizer missed her address
+        original[i] = f"Ticket {1000 + i}: Marisol can be reached at {LEAKED} today."
+    anonymized = [t.replace(t[t.index("Reach me at "):], "Reach me at <EMAIL_ADDRESS>") if "Reach me at" in t
+                  else t for t in original]
+    members, held_out = anonymized[:150], anonymized[150:]
+    plan = make_canaries(9, seed=5, text_column="text")  # 3 canaries at each of 1, 4, 16 repetitions
+    planted = [r["text"] for r in plant_canaries([{"text": t} for t in members], plan, text_column="text",
+                                                 total_rows=len(members), seed=5)]
+    tok = make_tokenizer()
+    base = finetune(make_model(len(tok)), tok, tickets(150, seed=1), epochs=6)
+    with_canaries = finetune(base, tok, planted, epochs=10, seed=1)
+    without = finetune(base, tok, members, epochs=10, seed=1)
+    canaries = root / "train.jsonl.canaries.json"
+    write_canary_file(plan, canaries)
+    return {
+        "plan": plan,
+        "canaries": str(canaries),
+        "base": str(save(base, tok, root / "base")),
+        "with": str(save(with_canaries, tok, root / "with")),
+        "without": str(save(without, tok, root / "without")),
+        "members": write_jsonl(root / "train.jsonl", planted),
+        "non_members": write_jsonl(root / "heldout.jsonl", held_out),
+        "original": write_jsonl(root / "original.jsonl", original[:150]),
+        "root": root,
+    }

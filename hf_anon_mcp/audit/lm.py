@@ -136,29 +136,33 @@ class LanguageModel:
         out: list[list[str]] = [[] for _ in prompts]
         limit = max(1, min(keep_prompt_tokens, self.context - max_new_tokens))
         encoded = [self.encode(p, limit, keep="end") for p in prompts]
-        # Prompts of one length go together: no padding, so no question of how a model positions padded rows.
-        by_length: dict[int, list[int]] = {}
-        for i, ids in enumerate(encoded):
-            by_length.setdefault(len(ids), []).append(i)
+        if any(not ids for ids in encoded):
+            raise InputError("an empty prompt needs a tokenizer with a start token")
+        # Sorted by length so a batch holds prompts of similar length; shorter ones are padded on the LEFT with an
+        # attention mask (generation continues from the right end), which gives GPT-2 the same greedy output
+        # as generating each prompt alone (checked on transformers 5.24).
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         torch.manual_seed(seed)
-        for length, members in sorted(by_length.items()):
-            for start in range(0, len(members), batch_size):
-                chunk = members[start: start + batch_size]
-                ids = torch.tensor([encoded[i] for i in chunk], dtype=torch.long, device=self.device)
-                mask = torch.ones_like(ids)
-                runs = []
-                if greedy:
-                    runs.append(dict(do_sample=False, num_return_sequences=1))
-                if samples:
-                    runs.append(dict(do_sample=True, top_k=40, temperature=1.0, num_return_sequences=samples))
-                for kwargs in runs:
-                    with torch.inference_mode():
-                        gen = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                                  pad_token_id=self.pad_id, **kwargs)
-                    per = kwargs["num_return_sequences"]
-                    texts = self.tokenizer.batch_decode(gen[:, length:], skip_special_tokens=True)
-                    for row, i in enumerate(chunk):
-                        out[i].extend(texts[row * per: (row + 1) * per])
+        runs = []
+        if greedy:
+            runs.append(dict(do_sample=False, num_return_sequences=1))
+        if samples:
+            runs.append(dict(do_sample=True, top_k=40, temperature=1.0, num_return_sequences=samples))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start: start + batch_size]
+            width = max(len(encoded[i]) for i in chunk)
+            ids = torch.tensor([[self.pad_id] * (width - len(encoded[i])) + encoded[i] for i in chunk],
+                               dtype=torch.long, device=self.device)
+            mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in chunk],
+                                dtype=torch.long, device=self.device)
+            for kwargs in runs:
+                with torch.inference_mode():
+                    gen = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                              pad_token_id=self.pad_id, **kwargs)
+                per = kwargs["num_return_sequences"]
+                texts = self.tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
+                for row, i in enumerate(chunk):
+                    out[i].extend(texts[row * per: (row + 1) * per])
         return out
 
 

@@ -32,7 +32,7 @@ class AuditRequest(BaseModel):
                                     "(default: the canary file's column, else every text column).", max_length=200)
     candidates: int = Field(1000, ge=20, le=1_000_000, description="K random values of the canary format each "
                             "canary is ranked against; exposure can show at most log2(K+1) bits.")
-    max_rows: int = Field(500, ge=1, le=1_000_000, description="Rows read from each of members, non_members and "
+    max_rows: int = Field(250, ge=1, le=1_000_000, description="Rows read from each of members, non_members and "
                           "original.")
     max_length: int = Field(128, ge=8, le=8192, description="Tokens per row scored in the membership test.")
     max_new_tokens: int = Field(32, ge=4, le=1024, description="Tokens generated per prompt in the extraction test.")

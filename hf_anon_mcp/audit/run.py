@@ -94,7 +94,7 @@ def _audit(request: AuditRequest, canaries: CanaryFile, progress: ProgressFn | N
     exposures = _exposures(target, canaries, request, cancel)
     step("exposure", 2)
 
-    extraction, extracted = _extraction(target, base, canaries, request)
+    extraction, extracted = _extraction(target, base, canaries, request, timings)
     step("extraction", 3)
 
     membership = _membership(target, base, canaries, request, cancel) if request.members else None
@@ -155,7 +155,8 @@ def _groups(canaries: list[CanaryResult], controls: list[ControlResult], ceiling
 
 # ---- extraction ----------------------------------------------------------------------------------------------
 
-def _extraction(target, base, canaries: CanaryFile, request: AuditRequest) -> tuple[ExtractionResult, set[str]]:
+def _extraction(target, base, canaries: CanaryFile, request: AuditRequest,
+                timings: dict[str, float]) -> tuple[ExtractionResult, set[str]]:
     from hf_anon_mcp.audit.extraction import (count_types, free_generations, masked, original_values,
                                               probe_canaries, probe_original, values_in)
     from hf_anon_mcp.engine.detect import find_in_texts
@@ -170,6 +171,7 @@ def _extraction(target, base, canaries: CanaryFile, request: AuditRequest) -> tu
     control_values = {c.value for c in canaries.controls}
     original = None
     if request.original:
+        started = time.perf_counter()
         texts = _read_texts(request.original, _text_column(request, canaries), request.max_rows)
         values = original_values(texts, config, limit=request.max_original_values)
         emitted = values_in(generations, [v.value for v in values])
@@ -187,6 +189,7 @@ def _extraction(target, base, canaries: CanaryFile, request: AuditRequest) -> tu
             by_type=dict(sorted({t: sum(v.entity_type == t for v in leaked)
                                  for t in {v.entity_type for v in leaked}}.items())),
             samples=masked(leaked))
+        timings["original_probe"] = round(time.perf_counter() - started, 3)  # a part of "extraction"
     result = ExtractionResult(
         prompt_words=len(canaries.prefix.split()), generations=len(probe.generations),
         canaries_extracted=len(probe.extracted & canary_values),
