@@ -16,6 +16,8 @@ from hf_anon_mcp.engine.analyzer import EngineConfig
 from hf_anon_mcp.engine.detect import find_in_texts
 from hf_anon_mcp.errors import InputError
 
+pytestmark = pytest.mark.audit
+
 
 def _rows(n: int) -> list[dict]:
     return [{"id": i, "text": f"Row {i} says hello. It has two sentences! And a third.", "score": i * 0.5}

@@ -12,6 +12,8 @@ from hf_anon_mcp.audit.exposure import (ceiling_bits, chance_bits, fit_skewnorm,
                                         skewnorm_exposure)
 from hf_anon_mcp.audit.membership import auc, reference_scores, tpr_at_fpr
 
+pytestmark = pytest.mark.audit
+
 
 # ---- exposure --------------------------------------------------------------------------------------------------
 
