@@ -55,7 +55,7 @@ def tiny(threads: int) -> None:
             t0 = time.perf_counter()
             report = audit_finetune(AuditRequest(
                 model=world[name], canaries=world["canaries"], base_model=world["base"], members=world["members"],
-                non_members=world["non_members"], threads=threads, patterns_only=True, max_new_tokens=48,
+                non_members=world["non_members"], threads=threads, profile="fast", max_new_tokens=48,
                 **({"original": world["original"]} if name == "with" else {})))
             took = time.perf_counter() - t0
             groups = {g.repetitions: g for g in report.exposure_by_repetitions}

@@ -32,11 +32,13 @@ def add_audit_commands(subparsers) -> None:
     audit.add_argument("--batch-size", dest="batch_size", type=int, help="sequences per forward pass (default 16)")
     audit.add_argument("--device", help="auto (default: a GPU when present), cpu, cuda, cuda:N, mps")
     audit.add_argument("--threads", type=int, help="CPU threads for torch (1 is often fastest on a busy machine)")
-    audit.add_argument("--patterns-only", dest="patterns_only", action="store_true",
-                       help="scan generations without NER (faster, misses names)")
+    audit.add_argument("--profile", choices=["fast", "balanced", "thorough"],
+                       help="detector for the original data and the generations (default balanced)")
+    audit.add_argument("--patterns-only", dest="profile", action="store_const", const="fast",
+                       help="alias of --profile fast")
     audit.add_argument("--seed", type=int, help="seed of the candidates and sampling (default 0)")
     audit.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    audit.set_defaults(handler=cmd_audit, patterns_only=None)
+    audit.set_defaults(handler=cmd_audit)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

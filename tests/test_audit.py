@@ -31,7 +31,7 @@ EXE = str(Path(sys.executable).with_name("hf-anon-mcp"))
 LEAKED = tiny_lm.LEAKED
 EMAILS = tiny_lm.EMAILS
 K = 500  # candidates in the library audits (the default is 1000; half keeps the test quick; ceiling log2(501) = 8.97 bits)
-FAST = dict(threads=1, patterns_only=True, samples=8, max_new_tokens=48, candidates=K)  # chars: 48 fit an email
+FAST = dict(threads=1, profile="fast", samples=8, max_new_tokens=48, candidates=K)  # chars: 48 fit an email
 
 
 @pytest.fixture(scope="module")

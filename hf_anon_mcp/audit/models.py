@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from hf_anon_mcp.models import PROFILE_DESCRIPTION, Profile
+
 
 class AuditRequest(BaseModel):
     """Which fine-tuned model to audit, against which canaries and data; shared by the CLI, the MCP tool and
@@ -45,7 +47,10 @@ class AuditRequest(BaseModel):
                         description="'auto': a GPU when present, else the CPU.")
     threads: int | None = Field(None, ge=1, le=256, description="CPU threads for torch (default: torch's own "
                                 "choice). On a busy machine 1 can be much faster than oversubscribed threads.")
-    patterns_only: bool = Field(False, description="Scan generations without NER (faster, misses names).")
+    profile: Profile = Field("balanced", description="Detector profile for the original data and the generations. "
+                             + PROFILE_DESCRIPTION)
+    patterns_only: bool = Field(False, description="Deprecated alias of profile='fast'.",
+                                json_schema_extra={"deprecated": True})
     seed: int = Field(0, description="Seeds the candidates and the sampling, so a rerun gives the same figures.")
 
 

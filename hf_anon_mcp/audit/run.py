@@ -207,7 +207,7 @@ def _engine_config(request: AuditRequest):
 
     settings = get_settings()
     return EngineConfig(model_name=settings.spacy_model, patterns_only=request.patterns_only,
-                        language=settings.language, countries=tuple(settings.countries),
+                        profile=request.profile, language=settings.language, countries=tuple(settings.countries),
                         score_threshold=settings.score_threshold)
 
 
