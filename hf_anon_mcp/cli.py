@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--no-verify", dest="verify", action="store_const", const="off", help="same as --verify off")
     anon.add_argument("--include-raw-terms", action="store_true",
                       help="name the kept frequent terms in the report (off by default)")
+    anon.add_argument("--plant-canaries", type=int, metavar="N",
+                      help="plant N synthetic secret records to audit the fine-tuned model later (values go to "
+                           "OUTPUT.canaries.json, which never leaves this machine)")
+    anon.add_argument("--canary-repetitions", type=lambda v: [int(x) for x in _csv(v)], metavar="1,4,16",
+                      help="how many times each canary is planted, in turn (default 1,4,16)")
     anon.add_argument("--max-rows", type=int, help="anonymize only the first N rows")
     anon.set_defaults(handler=_cmd_anonymize)
 
@@ -162,6 +167,9 @@ def render_anonymize(report: AnonymizeReport) -> str:
         lines.append(f"kept frequent terms (products, the company, template phrases): {len(report.kept_frequent_terms)}"
                      + "".join(f"\n  {t.term}: {t.rows} rows ({t.share:.1%})" for t in report.kept_frequent_terms
                                if t.term))
+    if report.canaries_planted:
+        lines.append(f"canaries: {report.canaries_planted} planted in {report.canary_rows} rows; values in "
+                     f"{report.canary_file} (keep it on this machine; push refuses it)")
     lines += ["", f"verification: residual risk {report.residual_risk.value.upper()}; {report.residual_note}"]
     if report.verification and report.verification.sample_examples:
         lines += [f"  {e}" for e in report.verification.sample_examples]

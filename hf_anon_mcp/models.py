@@ -213,6 +213,13 @@ class AnonymizeRequest(BaseModel):
     num_proc: int | None = Field(None, ge=1, le=64, description="Worker processes; default: from the input size.")
     batch_size: int = Field(256, ge=1, le=100_000)
     include_raw_terms: bool = Field(False, description="List kept frequent terms by name in the report.")
+    plant_canaries: int = Field(0, ge=0, le=1000, description="Plant this many synthetic secret records (canaries) "
+                                "in the output, to audit the fine-tuned model later (audit_finetune); their values "
+                                "go to OUTPUT.canaries.json beside the output, never into any report.")
+    canary_repetitions: list[int] = Field(default_factory=lambda: [1, 4, 16],
+                                          description="How many times each canary is planted, in turn.")
+    canary_column: str | None = Field(None, description="Text column for the canaries (default: the first free-text "
+                                                        "column).")
 
     @field_validator("verify", mode="before")
     @classmethod
@@ -299,7 +306,9 @@ class AnonymizeReport(BaseModel):
     propagated: list[ReplacedStat] = Field(default_factory=list, description="Occurrences replaced because the "
                                            "same value was found elsewhere in the dataset.")
     verification: VerificationResult | None = None
-    canaries_planted: int = 0
+    canaries_planted: int = Field(0, description="Canaries planted (their values are only in the canary file).")
+    canary_rows: int = Field(0, description="Rows added to the output for the canaries.")
+    canary_file: str | None = None
 
     def replaced_totals(self) -> dict[str, int]:
         totals: dict[str, int] = {}

@@ -205,3 +205,19 @@ def test_wilson_and_sample_size_hand_computed():
     assert abs(lo - 0.02154) < 1e-4 and abs(hi - 0.11175) < 1e-4
     assert sample_size(10) == 10 and sample_size(10_000_000) == 2401
     assert sample_size(20_000) < 2401
+
+
+def test_canaries_planted_after_replacement_and_only_counted_in_the_report(tmp_path):
+    src = tmp_path / "tickets.csv"
+    _tickets(src, n=60)
+    out = tmp_path / "out.jsonl"
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(out), plant_canaries=2,
+                                        canary_repetitions=[1, 4], verify="off"))
+    canary_file = Path(report.canary_file)
+    values = [c["value"] for c in json.loads(canary_file.read_text())["canaries"]]
+    rows = _read(out)
+    assert report.canaries_planted == 2 and report.canary_rows == 5 and len(rows) == 65 == report.rows_out
+    text = out.read_text()
+    assert sorted(text.count(v) for v in values) == [1, 4]  # planted verbatim: canaries are not anonymized
+    assert oct(canary_file.stat().st_mode & 0o777) == "0o600"
+    assert not any(v in report.model_dump_json() for v in values)

@@ -203,6 +203,9 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
         output_format=fmt,
         rows_in=rows,
         rows_out=writer.rows,
+        canaries_planted=len(plan_canaries.canaries) if plan_canaries else 0,
+        canary_rows=plan_canaries.rows_inserted if plan_canaries else 0,
+        canary_file=str(canary_file) if canary_file else None,
         columns_anonymized=work_cols,
         columns_dropped=dropped,
         columns_kept=kept,
@@ -280,22 +283,35 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
         if stats.rows == 0:
             raise InputError(f"dataset is empty: {request.source}")
         decisions = decide_pass(stats, policy, work_cols)
+        plan_canaries, planter = _canaries(request, decisions, work_cols, features, stats.rows)
         rate = sample_rate(stats.rows, request.verify)
         spec = ReplaceSpec(decisions=decisions, plan=plan, columns=tuple(work_cols), string_columns=tuple(string_cols),
                            dropped=tuple(dropped), sample_rate=rate,
                            sample_key=hashlib.sha256(b"hf-anon-mcp sample\x1f" + secret).digest())
         with AtomicDatasetWriter(output, out_features.arrow_schema) as writer:
+            names: list[str] = []
             for batch in replace_pass(runner, spec, spill, totals, samples):
                 if renumber:
                     for col in work_cols:
                         batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
-                writer.write_batch(batch)
+                names = list(batch)
+                writer.write_batch(planter.batch(batch) if planter else batch)  # canaries after replacement
                 tell("replace", writer.rows, "anonymized")
+            tail = planter.finish_batch(names) if planter else None
+            if tail:
+                writer.write_batch(tail)
             tell("verify", 0, f"verifying a sample of {len(samples):,} rows; checked")
             verification = (check_sample(runner, samples, policy, request.verify, config, decisions)
                             if request.verify != "off" else VerificationResult(sample_note="verification was off"))
-            structure_ok = writer.rows == stats.rows
-            writer.commit()
+            added = plan_canaries.rows_inserted if plan_canaries else 0
+            structure_ok = writer.rows == stats.rows + added
+            canary_file = _write_canaries(plan_canaries, output)
+            try:
+                writer.commit()
+            except BaseException:
+                if canary_file:
+                    canary_file.unlink(missing_ok=True)
+                raise
     if new_key_file is not None:
         _write_key(new_key_file, secret)
     verification = finish_verification(verification, totals, policy, structure_ok,
@@ -309,6 +325,9 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
         output_format=fmt,
         rows_in=rows,
         rows_out=writer.rows,
+        canaries_planted=len(plan_canaries.canaries) if plan_canaries else 0,
+        canary_rows=plan_canaries.rows_inserted if plan_canaries else 0,
+        canary_file=str(canary_file) if canary_file else None,
         columns_anonymized=[c for c in work_cols if decisions.columns[c].action != "keep"],
         columns_dropped=dropped,
         columns_kept=[*kept, *(c for c in work_cols if decisions.columns[c].action == "keep")],
@@ -332,6 +351,30 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
                              for k in decisions.kept_report[:50]],
         verification=verification,
     )
+
+
+def _canaries(request: AnonymizeRequest, decisions, work_cols: list[str], features, rows: int):
+    """The canaries to plant and their planter, in the column the user named or the first free-text one."""
+    if not request.plant_canaries:
+        return None, None
+    from hf_anon_mcp.audit.canaries import CanaryPlanter, make_canaries
+
+    column = request.canary_column
+    if column is None:
+        free = [c for c in work_cols if decisions.columns[c].kind == "free_text"]
+        column = (free or [c for c in work_cols if decisions.columns[c].action == "spans"] or [None])[0]
+    if column is None or column not in features:
+        raise InputError("cannot plant canaries: no free-text column", hint="name one with canary_column")
+    plan = make_canaries(request.plant_canaries, repetitions=request.canary_repetitions, text_column=column)
+    return plan, CanaryPlanter(plan, text_column=column, total_rows=rows)
+
+
+def _write_canaries(plan, output: Path) -> Path | None:
+    if plan is None:
+        return None
+    from hf_anon_mcp.audit.canaries import canary_path_for, write_canary_file
+
+    return write_canary_file(plan, canary_path_for(output))
 
 
 def _stats(counter, plan: OperatorPlan | None) -> list[ReplacedStat]:
