@@ -229,22 +229,28 @@ def configure_logging(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns its exit code (EXIT_CODES). Signals end it cleanly, whatever the command."""
-    from hf_anon_mcp.interrupts import interruptible
+    """Run one command; returns its exit code (EXIT_CODES). Signals end it cleanly, whatever the command.
+
+    Only what the command started is ended afterwards: processes and server jobs that existed before (when `main`
+    is called in-process) are spared.
+    """
+    from hf_anon_mcp.interrupts import child_pids, interruptible
+    from hf_anon_mcp.jobs import running_job_ids
 
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
-    with interruptible():
+    before = (child_pids(), running_job_ids())
+    with interruptible(spare=before[0]):
         try:
             code = _run(parser, args)
         except Interrupted as err:  # a signal while an earlier error was being reported
             code = err.exit_code
         try:
-            _end_everything()
+            _end_everything(*before)
         except Interrupted as err:  # a signal during the final cleanup: it goes on, further signals are ignored
             code = err.exit_code
-            _end_everything()
+            _end_everything(*before)
     return code
 
 
@@ -275,13 +281,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
 
 
-def _end_everything() -> None:
-    """No job, worker or temporary outlives the command: stop server jobs, then end any child process left."""
+def _end_everything(spare_pids: frozenset[int] = frozenset(), spare_jobs: frozenset[str] = frozenset()) -> None:
+    """No job, worker or temporary outlives the command: stop its server jobs, then end any child process it left."""
     from hf_anon_mcp.interrupts import end_children
     from hf_anon_mcp.jobs import stop_all_jobs
 
-    stop_all_jobs()
-    end_children()
+    stop_all_jobs(spare=spare_jobs)
+    end_children(spare=spare_pids)
 
 
 def cli_words(parser: argparse.ArgumentParser, command: str | None):

@@ -161,7 +161,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         except Exception:  # noqa: BLE001
             token = None
     checks.append(("HF token", True, f"present (hf_****, {len(token)} chars)" if token else
-                   "absent: push_private will need HF_TOKEN or `hf auth login`"))
+                   "absent: a confirmed push will need HF_TOKEN or `hf auth login` (previews do not)"))
     roots = _roots(args)
     for root in roots:
         writable = os.access(root, os.W_OK)

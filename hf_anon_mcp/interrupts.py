@@ -27,8 +27,9 @@ SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGH
 
 
 @contextmanager
-def interruptible() -> Iterator[None]:
-    """Within the block, a SIGINT/SIGTERM/SIGHUP ends the child processes and raises `Interrupted(signum)`.
+def interruptible(spare: frozenset[int] = frozenset()) -> Iterator[None]:
+    """Within the block, a SIGINT/SIGTERM/SIGHUP ends the child processes (but those in `spare`, which were there
+    before the command started) and raises `Interrupted(signum)`.
 
     The first signal starts the unwinding; further ones are ignored until the block is left, so a second Ctrl-C
     cannot cut the cleanup short and leave a temporary behind. Outside the main thread this does nothing (Python
@@ -43,7 +44,7 @@ def interruptible() -> Iterator[None]:
         if fired:
             return
         fired.append(signum)
-        signal_children(signal.SIGTERM)  # workers stop now, not after their batch
+        signal_children(signal.SIGTERM, spare)  # workers stop now, not after their batch
         raise Interrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in SIGNALS}
@@ -54,12 +55,17 @@ def interruptible() -> Iterator[None]:
             signal.signal(s, h)
 
 
-def signal_children(signum: int = signal.SIGTERM) -> list[int]:
-    """Send `signum` to every live child process of this process; returns their pids.
+def child_pids() -> frozenset[int]:
+    """Every live descendant process of this one (to spare those a command did not start)."""
+    return frozenset(_descendants())
+
+
+def signal_children(signum: int = signal.SIGTERM, spare: frozenset[int] = frozenset()) -> list[int]:
+    """Send `signum` to every live child process of this process but those in `spare`; returns their pids.
 
     Safe inside a signal handler: it only reads the process table and sends signals (no joins, no locks).
     """
-    pids = {pid for pid in _child_pids() if not _exits_with_us(pid)}
+    pids = {pid for pid in _child_pids() if pid not in spare and not _exits_with_us(pid)}
     for pid in pids:
         try:
             os.kill(pid, signum)
@@ -68,13 +74,14 @@ def signal_children(signum: int = signal.SIGTERM) -> list[int]:
     return sorted(pids)
 
 
-def end_children(timeout: float = 10.0) -> list[int]:
-    """Terminate every child process (and theirs), wait up to `timeout` seconds, then kill what is left.
+def end_children(timeout: float = 10.0, spare: frozenset[int] = frozenset()) -> list[int]:
+    """Terminate every child process (and theirs) but those in `spare`, wait up to `timeout` seconds, then kill
+    what is left.
 
     Returns the pids that had to be ended. Called once more as the CLI exits, whatever happened before, so no
     worker outlives the command.
     """
-    pids = [pid for pid in _descendants() if not _exits_with_us(pid)]
+    pids = [pid for pid in _descendants() if pid not in spare and not _exits_with_us(pid)]
     if not pids:
         return []
     for pid in pids:

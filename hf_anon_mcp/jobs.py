@@ -90,13 +90,19 @@ class JobRegistry:
             self._jobs.pop(job.job_id, None)
 
 
-def stop_all_jobs(timeout: float = 30.0) -> int:
-    """Cancel every running job of this process and wait (up to `timeout` s in all) for each to clean up.
+def running_job_ids() -> frozenset[str]:
+    """Ids of every running job of this process."""
+    return frozenset(job.job_id for registry in list(_REGISTRIES) for job in registry.running())
+
+
+def stop_all_jobs(timeout: float = 30.0, spare: frozenset[str] = frozenset()) -> int:
+    """Cancel every running job of this process (but those in `spare`) and wait (up to `timeout` s in all) for
+    each to clean up.
 
     Returns how many jobs were still running. Called when the server stops: job threads are daemon threads, and
     one killed at interpreter exit would leave its temporary file behind.
     """
-    jobs = [job for registry in list(_REGISTRIES) for job in registry.running()]
+    jobs = [job for registry in list(_REGISTRIES) for job in registry.running() if job.job_id not in spare]
     for job in jobs:
         job.cancel.set()
     deadline = time.monotonic() + timeout

@@ -400,11 +400,12 @@ def build_tools(face: Face) -> list[Tool]:
                   annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                               open_world_hint=True),
                   description=(
-                      "Call last. Without confirm: a preview that needs no token or network (files that would go up, "
-                      "the card, the pre-upload scan's verdict); show it to the user. With confirm=true (only on "
-                      "their explicit yes): create the repo private, upload exactly those files, read the privacy "
-                      "back. Refuses secrets or high-risk PII (unless allow_residual_pii=true), canary files and "
-                      "files outside the dataset unless named in include.")),
+                      "Call last. Without confirm it returns a preview and needs no token or network: the files "
+                      "that would go up, the card, the pre-upload scan's verdict; show it to the user. With "
+                      "confirm=true (only on their explicit yes): creates the repo private, uploads exactly those "
+                      "files, reads the privacy back. Refuses secrets or high-risk PII (unless "
+                      "allow_residual_pii=true), canary files, and files outside the dataset unless named in "
+                      "include.")),
         lean(Tool.from_function(get_job, title="Follow a long job", annotations=_READ_ONLY, description=(
             "Call with the job_id of a result whose status is 'running'. Waits a bounded time with progress, then "
             "returns the job: still running, or done with the same summary the first call would have given."))),

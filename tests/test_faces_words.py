@@ -196,3 +196,14 @@ def test_entity_aliases_are_accepted_on_input(src, capsys):
     assert main(["scan", str(src), "--patterns-only", "--entities", "email", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {e["entity_type"] for c in report["columns"] for e in c["entities"]} == {"EMAIL_ADDRESS"}
+
+
+def test_main_in_process_ends_only_what_it_started(src, capsys):
+    """Called in-process (a library user, a test), `main` must not end processes it did not start."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        assert main(["scan", str(src), "--patterns-only", "--num-proc", "2"]) == 0
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()

@@ -68,6 +68,90 @@ def test_tools_are_listed_with_schemas_and_annotations(root, mode):
     assert "\n        " not in scan.description  # docstrings dedented
 
 
+def test_tools_list_is_lean_and_arguments_are_the_request_models_fields(root):
+    """All tools together within 20 KB of JSON; every field of each request model is a flat argument; no schema
+    repeats definitions; each description says when to call the tool and what it returns."""
+    from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
+    from hf_anon_mcp.server import CardInput, PushInput
+
+    async def steps(c):
+        return (await c.list_tools()).tools
+    tools = _call(_server(root), "legacy", steps)
+    listed = {"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]}
+    size = len(json.dumps(listed, separators=(",", ":")).encode())
+    assert size <= 20_000, size
+    by_name = {t.name: t for t in tools}
+    for name, model in [("scan_dataset", ScanRequest), ("anonymize_dataset", AnonymizeRequest),
+                        ("write_model_card_privacy_section", CardInput), ("push_private", PushInput)]:
+        schema = by_name[name].input_schema
+        assert set(schema["properties"]) == set(model.model_fields), name
+        assert schema["additionalProperties"] is False and "$defs" not in json.dumps(schema)
+        assert set(schema.get("required", [])) == {f for f, i in model.model_fields.items() if i.is_required()}
+        assert all(p.get("description") for p in schema["properties"].values()), name
+    for tool in tools:
+        assert "$defs" not in json.dumps(tool.output_schema) and "$ref" not in json.dumps(tool.output_schema)
+        assert tool.description.startswith("Call ") and "return" in tool.description.lower(), tool.name
+    assert "profile" not in ScanRequest.model_fields or "profile" in by_name["scan_dataset"].input_schema["properties"]
+
+
+def test_a_field_added_to_a_request_model_becomes_a_tool_argument():
+    """The derivation is generic: a request model with one more field (as `profile` will be) gets one more flat
+    argument, typed, described and validated, without any change to the server."""
+    from typing import Literal
+
+    from mcp.server.mcpserver import MCPServer
+    from mcp_types import ToolAnnotations
+    from pydantic import Field
+
+    from hf_anon_mcp.flat_tools import flat_tool
+    from hf_anon_mcp.models import ScanRequest
+    from hf_anon_mcp.results import JobView
+
+    class WithProfile(ScanRequest):
+        profile: Literal["fast", "balanced", "thorough"] = Field("balanced", description="How hard to look.")
+
+    seen = []
+
+    async def body(request, ctx):
+        seen.append(request)
+        from mcp_types import CallToolResult, TextContent
+        return CallToolResult(content=[TextContent(type="text", text="ok")], structured_content={
+            "job_id": "j", "kind": "scan", "status": "running", "done": 0})
+
+    tool = flat_tool(WithProfile, body, name="scan_dataset", output=JobView, title="t", description="d",
+                     annotations=ToolAnnotations())
+    assert tool.parameters["properties"]["profile"] == {
+        "default": "balanced", "description": "How hard to look.", "enum": ["fast", "balanced", "thorough"],
+        "type": "string"}
+
+    async def go():
+        async with Client(MCPServer("t", tools=[tool])) as c:
+            ok = await c.call_tool("scan_dataset", {"source": "a.jsonl", "profile": "fast", "max_rows": 5})
+            bad = await c.call_tool("scan_dataset", {"source": "a.jsonl", "profile": "fastest"})
+            return ok, bad
+    ok, bad = anyio.run(go)
+    assert ok.is_error is False and isinstance(seen[0], WithProfile)
+    assert (seen[0].profile, seen[0].max_rows, seen[0].source) == ("fast", 5, "a.jsonl")
+    assert bad.is_error is True and len(seen) == 1
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_unknown_or_nested_arguments_are_refused_naming_the_field(root, mode):
+    async def steps(c):
+        return [await c.call_tool("anonymize_dataset", {"source": "people.jsonl", "output": "o.jsonl",
+                                                        "polcy": {"default_operator": "mask"}}),
+                await c.call_tool("scan_dataset", {"source": "people.jsonl", "patterns_onyl": True}),
+                await c.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}}),
+                await c.call_tool("scan_dataset", {"source": "people.jsonl", "Marisol Quintanilla": 1})]
+    typo, typo2, nested, weird = _call(_server(root), mode, steps)
+    assert all(r.is_error for r in (typo, typo2, nested, weird))
+    assert "unknown field `polcy` (did you mean `policy`?)" in typo.content[0].text
+    assert "unknown field `patterns_onyl` (did you mean `patterns_only`?)" in typo2.content[0].text
+    assert "arguments are flat" in nested.content[0].text and "source" in nested.content[0].text
+    assert _leaks(weird.content[0].text) == [] and "unknown field" in weird.content[0].text
+    assert not (root / "o.jsonl").exists()
+
+
 @pytest.mark.parametrize("mode", ERAS)
 def test_full_workflow_in_process_leaks_no_canary(root, mode):
     async def steps(c):
