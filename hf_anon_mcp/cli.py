@@ -290,6 +290,10 @@ def _end_everything(spare_pids: frozenset[int] = frozenset(), spare_jobs: frozen
     end_children(spare=spare_pids)
 
 
+# Request fields filled from an option whose dest differs (`--policy default|strict|FILE` fills policy or policy_file).
+FIELD_OPTIONS = {"policy": "policy_arg", "policy_file": "policy_arg"}
+
+
 def cli_words(parser: argparse.ArgumentParser, command: str | None):
     """`rename(field, value)` for `in_face_words`: a request field as this command's flag (`policy_file` ->
     `--policy`, `overwrite=true` -> `--overwrite`, `verify=false` -> `--no-verify`)."""
@@ -301,7 +305,7 @@ def cli_words(parser: argparse.ArgumentParser, command: str | None):
             actions.setdefault(action.dest, []).append(action)
 
     def rename(name: str, value: str | None) -> str | None:
-        found = actions.get(name)
+        found = actions.get(name) or actions.get(FIELD_OPTIONS.get(name, ""))
         if not found:
             return None
         action = found[0]

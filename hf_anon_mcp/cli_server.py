@@ -90,6 +90,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.transport != "stdio" and args.host not in LOOPBACK and not args.allow_remote:
         raise AccessError(f"refusing to bind {args.host}: only loopback without --allow-remote")
     server = build_server(roots=roots)
+    from hf_anon_mcp.runners.local import keep_pools_warm
+
+    keep_pools_warm()  # a second call finds its workers warm; they end with the server (cli.main ends children)
     if args.transport == "stdio":
         server.run()
         return 0

@@ -61,13 +61,18 @@ def flat_tool(model: type[BaseModel], body: Body, *, name: str, output: type[Bas
     call.__name__ = call.__qualname__ = name
     call.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
     call.__annotations__ = {**{p.name: p.annotation for p in params}, "return": returns}
-    return lean(Tool.from_function(call, name=name, title=title, description=description, annotations=annotations))
+    tool = Tool.from_function(call, name=name, title=title, description=description, annotations=annotations)
+    return lean(tool, model)
 
 
-def lean(tool: Tool) -> Tool:
-    """Refuse unknown arguments and publish compact input and output schemas (in place; returns the tool)."""
+def lean(tool: Tool, model: type[BaseModel] | None = None) -> Tool:
+    """Refuse unknown arguments and publish compact input and output schemas (in place; returns the tool).
+
+    With `model`, the arguments are also validated as that model (its validators run: a request model that maps a
+    legacy `verify=false` to `"off"` accepts it here too)."""
     base = tool.fn_metadata.arg_model
-    strict = type(base.__name__, (base,), {"model_config": ConfigDict(extra="forbid"), "__module__": __name__})
+    bases = (base, model) if model is not None else (base,)
+    strict = type(base.__name__, bases, {"model_config": ConfigDict(extra="forbid"), "__module__": __name__})
     tool.fn_metadata.arg_model = strict
     tool.parameters = compact_input(strict.model_json_schema(by_alias=True))
     if tool.fn_metadata.output_schema is not None:

@@ -180,7 +180,7 @@ class Face:
         from hf_anon_mcp.workflow.scan import scan
 
         request = request.model_copy(update={"source": self.source(request.source),
-                                             "entities": canonical_entities(request.entities)})
+                                             "entities": canonical_entities(request.entities)})  # aliases in
         return await self.run_job("scan", lambda progress, cancel: scan(request, progress=progress, cancel=cancel),
                                   ctx, planned_header(request))
 
@@ -190,6 +190,7 @@ class Face:
         request = request.model_copy(update={
             "source": self.source(request.source), "output": self.path(request.output, new=True),
             "policy_file": self.path(request.policy_file),
+            **({"entities": canonical_entities(request.entities)} if "entities" in type(request).model_fields else {}),
         })
         return await self.run_job(
             "anonymize", lambda progress, cancel: anonymize(request, progress=progress, cancel=cancel), ctx,
@@ -253,11 +254,11 @@ def cap_push(result: PushResult) -> tuple[PushResult, bool]:
 
 
 def _progress_text(job: Job) -> str:
-    """`[profile fast: ...; names NOT detected] anonymized 5,000 rows of 20,000`: every progress line says which
+    """`anonymize: 5,000 rows of 20,000 (profile fast: ...; names ... NOT detected)`: every progress line says which
     detectors are looking."""
     p = job.progress
     text = p.message or f"{p.stage}: {p.done:,} rows" + (f" of {p.total:,}" if p.total else "")
-    return f"[{job.label}] {text}" if job.label else text
+    return f"{text} ({job.label})" if job.label else text
 
 
 def _tool_error(err: BaseException) -> ToolError:

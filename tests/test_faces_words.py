@@ -77,7 +77,8 @@ def test_cli_words_map_request_fields_to_each_commands_flags():
     anon, push = cli_words(parser, "anonymize"), cli_words(parser, "push")
     assert in_face_words(f"pass {field('overwrite', True)}", anon) == "pass `--overwrite`"
     assert in_face_words(f"fix {field('policy_file')}", anon) == "fix `--policy`"
-    assert in_face_words(f"or {field('verify', False)}", anon) == "or `--no-verify`"
+    assert in_face_words(f"or {field('verify', 'off')}", anon) == "or `--verify off`"
+    assert in_face_words(f"or {field('include_raw_terms', True)}", anon) == "or `--include-raw-terms`"
     assert in_face_words("pass overwrite (--overwrite) now", anon) == "pass `--overwrite` now"
     assert in_face_words(f"{field('make_private', True)} / {field('repo_id')}", push) == "`--make-private` / `--repo`"
     assert in_face_words("column `notes` and `email`", anon) == "column `notes` and `email`"  # not fields
@@ -146,7 +147,7 @@ def test_fast_profile_headers_say_names_are_not_detected(tmp_path, src, capsys):
     assert "detection: profile fast:" in report and "NOT detected" in report
     r = _mcp(tmp_path, "scan_dataset", {"source": src.name, "patterns_only": True})
     assert "NOT detected" in r.structured_content["scan"]["detection"] and "NOT detected" in r.content[0].text
-    assert "profile fast" in r.structured_content["message"]  # the progress header
+    assert "profile fast" in r.structured_content["message"]  # the progress line
 
 
 def test_ner_profile_headers_name_the_model(tmp_path, src, capsys):
