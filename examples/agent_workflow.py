@@ -2,10 +2,10 @@
 
     .venv/bin/python examples/agent_workflow.py [WORKDIR]
 
-scan -> anonymize -> scan the output -> write the card -> push preview (needs HF_TOKEN; nothing is uploaded,
-confirm is never set here). Prints each step's summary: counts and masked samples only. The card and push steps
-run only if the server offers those tools; without HF_TOKEN the push preview is skipped (it asks the Hub whether
-the token may write and whether the repo exists, nothing else).
+scan -> anonymize -> scan the output -> write the card -> push preview (nothing is uploaded, confirm is never set
+here). Prints each step's summary: counts and masked samples only. The card and push steps run only if the server
+offers those tools. The preview needs no token and no network; with HF_TOKEN set (and the Hub reachable) it also
+asks the Hub whether the token may write and whether the repo exists, nothing else.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def show(step: str, result) -> dict:
 
 async def call(client: Client, tool: str, request: dict):
     """Call a tool; a long run comes back as a job (status "running"): follow it with get_job until it ends."""
-    result = await client.call_tool(tool, {"request": request})
+    result = await client.call_tool(tool, request)
     while not result.is_error and (result.structured_content or {}).get("status") == "running":
         job = result.structured_content
         print(f"   ... {job['kind']} still running: {job['message']}")
@@ -75,14 +75,12 @@ async def run(workdir: Path) -> None:
                 "anonymize_report_id": anon["anonymize"]["report_id"]}))
         if "push_private" not in tools:
             print("\n== push preview: skipped (the server has no push_private tool)")
-        elif os.environ.get("HF_TOKEN"):
+        else:
             show("push preview", await call(client, "push_private", {
                 "source": "tickets.anon.parquet", "repo_id": os.environ.get("HF_ANON_MCP_EXAMPLE_REPO",
                                                                             "me/support-tickets"),
                 "card_path": "README.md", "scan_report_id": scan["scan"]["report_id"],
                 "anonymize_report_id": anon["anonymize"]["report_id"]}))
-        else:
-            print("\n== push preview: skipped (set HF_TOKEN to preview a private push)")
     print("\nworkflow complete")
 
 

@@ -1,7 +1,9 @@
 """The shell face: `hf-anon-mcp scan|anonymize|serve|...` for scripted runs.
 
 Holds no logic: parse arguments into the workflow's request models, call the workflow, print the result. Errors are
-turned into one line on stderr and exit code 2 here, once; stdout carries only the result (a table or JSON).
+turned into one line on stderr in this face's words (`--policy`, not `policy`) and an exit code here, once (see
+EXIT_CODES); stdout carries only the result (a table or JSON). A signal ends every command cleanly: workers end,
+temporaries go, a previous output stays as it was (`interrupts`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,35 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from hf_anon_mcp.errors import HfAnonError
+from hf_anon_mcp.entity_names import canonical_anonymize, canonical_entities, canonical_scan
+from hf_anon_mcp.errors import HfAnonError, Interrupted, in_face_words
+from hf_anon_mcp.headers import detector_header, planned_header
 from hf_anon_mcp.models import AnonymizeReport, AnonymizeRequest, Progress, ScanReport, ScanRequest
 from hf_anon_mcp.policy import OperatorName
 
 log = logging.getLogger("hf_anon_mcp")
+
+EXIT_CODES = """\
+exit codes:
+  0    done (for push: the upload, or a preview whose push would be accepted)
+  1    internal error: a bug; rerun with -v and report it
+  2    bad input or a refusal: arguments, files, policy, paths, token, the Hub, a refused push, a failed doctor
+       check; one line on stderr, nothing written
+  3    push preview only: the push would be refused (the preview lists what blocks it)
+  129  ended by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM: workers stopped, temporaries removed, a previous
+       output left byte-identical"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (exit code 2) and the exit codes at the end of every `--help`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def _csv(value: str) -> list[str]:
@@ -25,7 +51,7 @@ def _csv(value: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hf-anon-mcp", description=__doc__.splitlines()[0])
+    parser = Parser(prog="hf-anon-mcp", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -91,11 +117,14 @@ def _request_fields(args: argparse.Namespace, model) -> dict:
     return {k: v for k, v in vars(args).items() if k in model.model_fields and v is not None}
 
 
-def progress_bar(desc: str) -> tuple[Callable[[Progress], None], Callable[[], None]]:
-    """A tqdm bar on stderr driven by workflow progress events; silent when stderr is not a terminal."""
+def progress_bar(desc: str, header: str = "") -> tuple[Callable[[Progress], None], Callable[[], None]]:
+    """A tqdm bar on stderr driven by workflow progress events, under a header naming the profile and detectors;
+    silent when stderr is not a terminal (the report then carries the header)."""
     from tqdm import tqdm
 
     bar = tqdm(desc=desc, unit="rows", file=sys.stderr, disable=None, dynamic_ncols=True)
+    if header and not bar.disable:
+        bar.write(f"{desc}: {header}", file=sys.stderr)
 
     def update(event: Progress) -> None:
         if event.total and bar.total != event.total:
@@ -109,12 +138,16 @@ def progress_bar(desc: str) -> tuple[Callable[[Progress], None], Callable[[], No
 
 def _run_workflow(args: argparse.Namespace, stage: str, workflow, model, render) -> int:
     """Build the request from the arguments, run the workflow with a progress bar, print table or JSON."""
-    request = model(**_request_fields(args, model))
-    update, close = progress_bar(stage)
+    fields = _request_fields(args, model)
+    if fields.get("entities"):
+        fields["entities"] = canonical_entities(fields["entities"])  # aliases accepted on input
+    request = model(**fields)
+    update, close = progress_bar(stage, planned_header(request))
     try:
         report = workflow(request, progress=update)
     finally:
         close()
+    report = canonical_scan(report) if isinstance(report, ScanReport) else canonical_anonymize(report)
     print(report.model_dump_json(indent=2) if args.json else render(report))
     return 0
 
@@ -142,6 +175,7 @@ def render_anonymize(report: AnonymizeReport) -> str:
     lines = [
         f"wrote {report.rows_out} rows ({report.output_format}) to {report.output_path}   "
         f"({report.rows_per_s:.0f} rows/s)",
+        f"detection: {detector_header(report.detector)}",
         f"default operator: {report.default_operator}"
         + (f"   dropped: {', '.join(report.columns_dropped)}" if report.columns_dropped else "")
         + (f"   kept as is: {', '.join(report.columns_kept)}" if report.columns_kept else ""),
@@ -179,18 +213,15 @@ def render_anonymize(report: AnonymizeReport) -> str:
 def render_scan(report: ScanReport) -> str:
     """A readable table of a scan report (masked samples only, unless raw ones were asked for)."""
     det = report.detector
-    model = f"{det.model_name} {det.model_version}" if det.model_name else "patterns only"
-    if det.profile == "thorough":
-        model += f" + {next((d.version for d in det.detectors if d.name == 'rampart'), 'rampart')}"
     of = f" of {report.rows_total}" if report.rows_total else ""
     lines = [
         f"source: {report.source}",
         f"rows scanned: {report.rows_scanned}{of}   overall risk: {report.overall_risk.value.upper()}   "
         f"({report.rows_per_s:.0f} rows/s)",
-        f"detector: presidio {det.presidio_version} + {model}   (profile {det.profile})",
+        f"detection: {detector_header(det)}",
     ]
     if det.cannot_detect:
-        lines.append(f"not detectable in this mode: {', '.join(det.cannot_detect)}")
+        lines.append(f"cannot be detected in this profile: {', '.join(det.cannot_detect)}")
     lines += ["", f"{'column':<18} {'entity':<26} {'count':>7} {'rows':>7} {'score':>6}  samples"]
     for col in report.columns:
         if not col.entities:
@@ -212,18 +243,49 @@ def configure_logging(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (EXIT_CODES). Signals end it cleanly, whatever the command.
+
+    Only what the command started is ended afterwards: processes and server jobs that existed before (when `main`
+    is called in-process) are spared.
+    """
+    from hf_anon_mcp.interrupts import child_pids, interruptible
+    from hf_anon_mcp.jobs import running_job_ids
+
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    before = (child_pids(), running_job_ids())
+    with interruptible(spare=before[0]):
+        try:
+            code = _run(parser, args)
+        except Interrupted as err:  # a signal while an earlier error was being reported
+            code = err.exit_code
+        try:
+            _end_everything(*before)
+        except Interrupted as err:  # a signal during the final cleanup: it goes on, further signals are ignored
+            code = err.exit_code
+            _end_everything(*before)
+    return code
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    words = args.words = cli_words(parser, args.command)
     try:
         return args.handler(args)
     except HfAnonError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {in_face_words(str(err), words)}", file=sys.stderr)
         return err.exit_code
     except ValidationError as err:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in err.errors())
+        fields = ", ".join(_flag_of(e["loc"], words) + f": {e['msg']}" for e in err.errors())
         print(f"error: invalid arguments ({fields})", file=sys.stderr)
         return 2
+    except Interrupted as err:
+        if args.command == "serve":  # how clients stop a stdio server: not an error, but still 128 + signal
+            print(f"hf-anon-mcp: server stopped by {err.name}; running jobs cancelled, nothing half-written",
+                  file=sys.stderr)
+        else:
+            print(f"error: {err}: workers stopped, no partial output left", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -231,6 +293,55 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal error ({type(err).__name__}); rerun with -v and report it", file=sys.stderr)
         log.debug("internal error", exc_info=args.verbose)
         return 1
+
+
+def _end_everything(spare_pids: frozenset[int] = frozenset(), spare_jobs: frozenset[str] = frozenset()) -> None:
+    """No job, worker or temporary outlives the command: stop its server jobs, then end any child process it left."""
+    from hf_anon_mcp.interrupts import end_children
+    from hf_anon_mcp.jobs import stop_all_jobs
+
+    stop_all_jobs(spare=spare_jobs)
+    end_children(spare=spare_pids)
+
+
+# Request fields filled from an option whose dest differs (`--policy default|strict|FILE` fills policy or policy_file).
+FIELD_OPTIONS = {"policy": "policy_arg", "policy_file": "policy_arg"}
+
+
+def cli_words(parser: argparse.ArgumentParser, command: str | None):
+    """`rename(field, value)` for `in_face_words`: a request field as this command's flag (`policy_file` ->
+    `--policy`, `overwrite=true` -> `--overwrite`, `verify=false` -> `--no-verify`)."""
+    actions: dict[str, list[argparse.Action]] = {}
+    sub = next((a.choices.get(command) for a in parser._actions  # noqa: SLF001 - argparse's only way to list them
+                if isinstance(a, argparse._SubParsersAction)), None)  # noqa: SLF001
+    for action in (sub or parser)._actions:  # noqa: SLF001
+        if action.option_strings and action.dest != "help":
+            actions.setdefault(action.dest, []).append(action)
+
+    def rename(name: str, value: str | None) -> str | None:
+        found = actions.get(name) or actions.get(FIELD_OPTIONS.get(name, ""))
+        if not found:
+            return None
+        action = found[0]
+        if action.nargs == 0:  # a switch: pick the one that sets the value asked for
+            wanted = None if value is None else value.lower() == "true"
+            for a in found:
+                if wanted is None or getattr(a, "const", None) == wanted:
+                    action = a
+                    break
+            return f"`{_long(action)}`"
+        return f"`{_long(action)} {value}`" if value is not None else f"`{_long(action)}`"
+    return rename
+
+
+def _long(action: argparse.Action) -> str:
+    return next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+
+
+def _flag_of(loc: tuple, words) -> str:
+    name = ".".join(str(p) for p in loc)
+    shown = words(str(loc[0]), None) if loc else None
+    return shown.strip("`") if shown and len(loc) == 1 else name
 
 
 if __name__ == "__main__":

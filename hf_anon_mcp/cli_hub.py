@@ -1,7 +1,8 @@
 """The `card` and `push` subcommands of the shell face; wired into cli.py with `add_hub_commands(sub)`.
 
-Like the rest of the CLI they hold no logic: parse, call the workflow, print. Handlers return an exit code and
-raise HfAnonError subclasses, which `cli.main` turns into one line on stderr and exit code 2.
+Like the rest of the CLI they hold no logic: parse, call the workflow, print. Handlers return an exit code (3 for
+a preview whose push would be refused) and raise HfAnonError subclasses, which `cli.main` turns into one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 
 from hf_anon_mcp.hub.models import CardRequest, CardResult, PushRequest, PushResult
 
-PREVIEW_REFUSED = 3  # exit code of a preview whose push would be refused
+PREVIEW_REFUSED = 3  # exit code of a preview (no --confirm) whose push would be refused
 
 
 def _yes_no(value: str) -> bool:
@@ -49,6 +50,9 @@ def add_hub_commands(subparsers) -> None:
                       help="push although high-risk findings remain (recorded in the card)")
     push.add_argument("--patterns-only", action="store_true", help="pre-upload scan without NER (faster)")
     push.add_argument("--differential-privacy", type=_yes_no, metavar="yes|no")
+    push.add_argument("--include", action="append", default=[], metavar="PATH",
+                      help="a file of the folder that is not a dataset file but should go up too (repeatable); "
+                           "canary, key and env files never go up")
     push.add_argument("--confirm", action="store_true", help="really upload (default: preview only)")
     push.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     push.set_defaults(handler=cmd_push)
@@ -72,7 +76,8 @@ def cmd_push(args: argparse.Namespace) -> int:
     from hf_anon_mcp.workflow.push import push_private
 
     result = push_private(PushRequest(**_fields(args, PushRequest)))
-    print(result.model_dump_json(indent=2) if args.json else render_push(result))
+    words = getattr(args, "words", None)
+    print(result.model_dump_json(indent=2) if args.json else render_push(result, words))
     if not result.uploaded and result.blocking and not result.allow_residual_pii:
         return PREVIEW_REFUSED
     return 0
@@ -83,19 +88,25 @@ def render_card(result: CardResult) -> str:
     return f"{state}: privacy section of {result.card_type} card {result.path} (tags: {', '.join(result.tags)})"
 
 
-def render_push(result: PushResult) -> str:
-    """A readable preview or outcome: files, rows, findings (types and counts), and what happens next."""
+def render_push(result: PushResult, words=None) -> str:
+    """A readable preview or outcome: files, rows, findings (types and counts), and what happens next; fields named
+    in `words` (the CLI's flags) when given."""
     head = "PUSHED" if result.uploaded else "PREVIEW (nothing uploaded)"
     lines = [f"{head}: {result.repo_id}  ({result.repo_url})",
              f"repo before: {result.visibility_before}   rows: {result.rows}   "
              f"residual risk: {result.residual_risk.value.upper()}"]
+    if result.hub_note:
+        lines.append(f"note: {result.hub_note}")
     if result.uploaded:
         lines.append(f"commit: {result.commit_sha}  {result.commit_url}   private (read back): {result.private}")
     lines += ["", f"{'file':<40} {'kind':<6} {'bytes':>10} {'rows':>8}"]
     lines += [f"{f.path_in_repo:<40} {f.kind:<6} {f.size:>10} {f.rows if f.rows is not None else '':>8}"
               + ("" if f.scanned else "  (not scanned)") for f in result.files]
     if result.excluded:
-        lines.append(f"excluded: {', '.join(result.excluded)}")
+        lines.append(f"never uploaded: {', '.join(result.excluded)}")
+    if result.not_included:
+        lines.append(f"not part of the dataset, left out (name them with `include` to upload): "
+                     f"{', '.join(result.not_included)}")
     if result.findings:
         lines += ["", "findings (types and counts only):"]
         lines += [f"  {f.path_in_repo}{': ' + f.column if f.column else ''}  {f.entity_type} x{f.count} "
@@ -103,4 +114,9 @@ def render_push(result: PushResult) -> str:
     if result.blocking:
         lines += ["", "blocking:"] + [f"  - {b}" for b in result.blocking]
     lines += ["", "done:" if result.uploaded else "would:"] + [f"  - {a}" for a in result.actions]
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if words is None:
+        return text
+    from hf_anon_mcp.errors import in_face_words
+
+    return in_face_words(text, words)

@@ -90,6 +90,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.transport != "stdio" and args.host not in LOOPBACK and not args.allow_remote:
         raise AccessError(f"refusing to bind {args.host}: only loopback without --allow-remote")
     server = build_server(roots=roots)
+    from hf_anon_mcp.runners.local import keep_pools_warm
+
+    keep_pools_warm()  # a second call finds its workers warm; they end with the server (cli.main ends children)
     if args.transport == "stdio":
         server.run()
         return 0
@@ -161,7 +164,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         except Exception:  # noqa: BLE001
             token = None
     checks.append(("HF token", True, f"present (hf_****, {len(token)} chars)" if token else
-                   "absent: push_private will need HF_TOKEN or `hf auth login`"))
+                   "absent: a confirmed push will need HF_TOKEN or `hf auth login` (previews do not)"))
     roots = _roots(args)
     for root in roots:
         writable = os.access(root, os.W_OK)

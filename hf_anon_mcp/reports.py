@@ -26,6 +26,14 @@ class ReportStore:
         self.folder = Path(folder) if folder else default_dir()
 
     def save(self, report: BaseModel) -> Path:
+        """Store a report (with one name per entity type, as every face shows it) under its id."""
+        from hf_anon_mcp.entity_names import canonical_anonymize, canonical_scan
+        from hf_anon_mcp.models import AnonymizeReport, ScanReport
+
+        if isinstance(report, ScanReport):
+            report = canonical_scan(report)
+        elif isinstance(report, AnonymizeReport):
+            report = canonical_anonymize(report)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.folder / f"{report.report_id}.json"
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from hf_anon_mcp.entity_names import canonical_anonymize, canonical_scan
+from hf_anon_mcp.headers import detector_header
 from hf_anon_mcp.hub.models import PushResult
 from hf_anon_mcp.models import AnonymizeReport, ColumnReport, DetectorInfo, RiskLevel, ScanReport
 
@@ -17,6 +19,8 @@ MAX_RECOMMENDATIONS = 10
 
 
 class ColumnSummary(BaseModel):
+    """Findings in one column: counts per entity type and masked samples."""
+
     column: str
     risk: RiskLevel
     rows_with_text: int
@@ -25,6 +29,8 @@ class ColumnSummary(BaseModel):
 
 
 class ScanSummary(BaseModel):
+    """What scan_dataset found, column by column (capped; the full report is at report_uri)."""
+
     report_id: str
     report_uri: str = Field(description="The full report, as an MCP resource.")
     source: str
@@ -34,11 +40,15 @@ class ScanSummary(BaseModel):
     columns: list[ColumnSummary]
     secrets: dict[str, int] = Field(default_factory=dict, description="Secret entity type -> count (all columns).")
     recommendations: list[str]
+    detection: str = Field(description="The profile and the detectors that ran; says so when names were not "
+                                       "detected.")
     detector: DetectorInfo
     truncated: bool = Field(False, description="True when lists were cut; read report_uri for everything.")
 
 
 class AnonymizeSummary(BaseModel):
+    """What anonymize_dataset wrote and replaced, and what its verification re-scan still found."""
+
     report_id: str
     report_uri: str
     output_path: str
@@ -54,6 +64,8 @@ class AnonymizeSummary(BaseModel):
     residual: dict[str, int] = Field(description="Entity type -> findings of the verification re-scan.")
     residual_note: str
     rows_per_s: float
+    detection: str = Field(description="The profile and the detectors that ran; says so when names were not "
+                                       "detected.")
     truncated: bool = False
 
 
@@ -67,9 +79,9 @@ class JobView(BaseModel):
     total: int | None = Field(None, description="Rows expected, when known.")
     message: str = ""
     next_step: str = ""
-    scan: ScanSummary | None = None
-    anonymize: AnonymizeSummary | None = None
-    push: PushResult | None = None
+    scan: ScanSummary | None = Field(None, description="A finished scan.")
+    anonymize: AnonymizeSummary | None = Field(None, description="A finished anonymization.")
+    push: PushResult | None = Field(None, description="A push preview (uploaded false) or its outcome.")
 
 
 def _columns(columns: list[ColumnReport], samples: bool) -> tuple[list[ColumnSummary], bool]:
@@ -88,6 +100,7 @@ def _columns(columns: list[ColumnReport], samples: bool) -> tuple[list[ColumnSum
 
 
 def summarize_scan(report: ScanReport) -> ScanSummary:
+    report = canonical_scan(report)
     columns, cut = _columns(report.columns, samples=True)
     secrets: dict[str, int] = {}
     for s in report.secrets:
@@ -96,11 +109,13 @@ def summarize_scan(report: ScanReport) -> ScanSummary:
         report_id=report.report_id, report_uri=f"report://{report.report_id}", source=report.source,
         rows_scanned=report.rows_scanned, rows_total=report.rows_total, overall_risk=report.overall_risk,
         columns=columns, secrets=secrets, recommendations=report.recommendations[:MAX_RECOMMENDATIONS],
-        detector=report.detector, truncated=cut or len(report.recommendations) > MAX_RECOMMENDATIONS,
+        detection=detector_header(report.detector), detector=report.detector,
+        truncated=cut or len(report.recommendations) > MAX_RECOMMENDATIONS,
     )
 
 
 def summarize_anonymize(report: AnonymizeReport) -> AnonymizeSummary:
+    report = canonical_anonymize(report)
     residual: dict[str, int] = {}
     for col in report.residual:
         for e in col.entities:
@@ -112,7 +127,7 @@ def summarize_anonymize(report: AnonymizeReport) -> AnonymizeSummary:
         replaced=report.replaced_totals(), operators=report.operators,
         surrogate_key_source=report.surrogate_key_source, residual_risk=report.residual_risk, residual=residual,
         residual_note=report.residual_note, rows_per_s=report.rows_per_s,
-        truncated=len(report.columns_anonymized) > MAX_COLUMNS,
+        detection=detector_header(report.detector), truncated=len(report.columns_anonymized) > MAX_COLUMNS,
     )
 
 
@@ -125,12 +140,14 @@ def markdown(view: JobView) -> str:
         s = view.scan
         found = ", ".join(f"{k} {v}" for c in s.columns[:5] for k, v in list(c.entities.items())[:3]) or "nothing"
         lines = [f"**Scan of {s.source}**: {s.rows_scanned:,} rows, overall risk **{s.overall_risk.value}**.",
-                 f"Found: {found}.", *[f"- {r}" for r in s.recommendations[:5]], f"Full report: {s.report_uri}"]
+                 f"Detection: {s.detection}.", f"Found: {found}.", *[f"- {r}" for r in s.recommendations[:5]],
+                 f"Full report: {s.report_uri}"]
         return "\n".join(lines)
     if view.anonymize:
         a = view.anonymize
         replaced = ", ".join(f"{k} {v}" for k, v in list(a.replaced.items())[:8]) or "nothing"
         return (f"**Anonymized** {a.rows_out:,} rows to `{a.output_path}` ({a.output_format}). Replaced: {replaced}.\n"
+                f"Detection: {a.detection}.\n"
                 f"Verification re-scan: residual risk **{a.residual_risk.value}** ({a.residual_note}).\n"
                 f"Full report: {a.report_uri}")
     if view.push:

@@ -1,8 +1,10 @@
 """The MCP face: four workflow tools plus job tools, report resources and a workflow prompt.
 
-Each tool validates paths against the allowed roots, runs the workflow (long ones as jobs in a thread, relaying
-progress), and shapes a small result. Errors leave here as `ToolError`s with a one-line message and a next step;
-nothing raw from the data, no token, no traceback with values.
+Every tool takes its arguments flat, one per field of the workflow's own request model (`flat_tools`), so a field
+added to `ScanRequest` or `AnonymizeRequest` is a tool argument without any change here. Each tool validates paths
+against the allowed roots, runs the workflow (long ones as jobs in a thread, relaying progress), and shapes a small
+result. Errors leave here as `ToolError`s with a one-line message in this face's words (tool fields, not CLI flags)
+and a next step; nothing raw from the data, no token, no traceback with values.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from hf_anon_mcp.config import Settings, get_settings
-from hf_anon_mcp.errors import HfAnonError, InputError
+from hf_anon_mcp.entity_names import canonical_entities
+from hf_anon_mcp.errors import HfAnonError, InputError, in_face_words
+from hf_anon_mcp.flat_tools import flat_tool, lean, tool_model, unknown_field_message
+from hf_anon_mcp.headers import planned_header
 from hf_anon_mcp.hub.models import CardRequest, CardResult, PushRequest, PushResult
 from hf_anon_mcp.jobs import Job, JobRegistry
 from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
@@ -32,14 +38,15 @@ from hf_anon_mcp.results import JobView, markdown, summarize_anonymize, summariz
 log = logging.getLogger("hf_anon_mcp.server")
 
 INSTRUCTIONS = """\
-hf-anon-mcp prepares a dataset for LLM fine-tuning without leaking the people in it. Work in this order:
+hf-anon-mcp prepares a dataset for LLM fine-tuning without leaking the people in it. Arguments are flat (source=...,
+output=...). Work in this order:
 1. scan_dataset(source): find PII and secrets per column; read the risk and the recommendations.
 2. anonymize_dataset(source, output, ...): write an anonymized copy (placeholders by default; surrogate for realistic
    consistent fakes; a policy can drop columns). It re-scans the output: check residual_risk.
-3. scan_dataset(output) again if you changed anything by hand.
+3. scan_dataset(source=output) again if you changed anything by hand.
 4. write_model_card_privacy_section(card_path, scan_report_id, anonymize_report_id): document what was done.
-5. push_private(source=output, repo_id, card_path): first WITHOUT confirm to get a preview; show it to the user;
-   only with their explicit agreement call again with confirm=true. Repos are always private.
+5. push_private(source=output, repo_id, card_path): first WITHOUT confirm to get a preview (needs no token); show it
+   to the user; only with their explicit agreement call again with confirm=true. Repos are always private.
 Results hold counts and masked samples only; full reports are resources at report://{id}. A call that runs longer
 than the wait returns a job_id: follow it with get_job, stop it with cancel_job. Paths must be inside the server's
 allowed roots. Never ask the user to paste tokens: the server reads HF_TOKEN itself.
@@ -63,37 +70,31 @@ def _wait_s() -> float:
     return float(os.environ.get("HF_ANON_MCP_JOB_WAIT_S", "40"))
 
 
-class CardInput(BaseModel):
-    """Which card to write and from which reports (ids returned by scan_dataset / anonymize_dataset)."""
-
-    card_path: str = Field(description="Card file to write, usually README.md beside the data; created if missing.",
-                           min_length=1, max_length=4096)
-    card_type: Literal["dataset", "model"] = Field("dataset", description="A dataset card or a model card.")
-    scan_report_id: str | None = Field(None, description="report_id returned by scan_dataset (the original data).",
-                                       max_length=40)
-    anonymize_report_id: str | None = Field(None, description="report_id returned by anonymize_dataset.",
-                                            max_length=40)
-    differential_privacy: bool | None = Field(None, description="Was the model trained with differential privacy? "
-                                                                "Leave empty if unknown.")
-    differential_privacy_details: str | None = Field(None, max_length=500, description="e.g. 'DP-SGD, epsilon=8'.")
-
-
-class PushInput(BaseModel):
-    """What to publish where. Without confirm=true this is a preview: nothing is uploaded."""
-
-    source: str = Field(description="The anonymized data file or folder to publish.", min_length=1, max_length=4096)
-    repo_id: str = Field(description="Target dataset repo 'namespace/name'; it is created private if missing.",
-                         min_length=3, max_length=200)
-    card_path: str | None = Field(None, description="Card to upload as README.md (a copy gets the privacy section).",
-                                  max_length=4096)
-    scan_report_id: str | None = Field(None, description="report_id of the scan of the original data (for the card).",
-                                       max_length=40)
-    anonymize_report_id: str | None = Field(None, description="report_id of the anonymization (for the card).",
-                                            max_length=40)
-    make_private: bool = Field(False, description="Make an existing PUBLIC repo private first (else refused).")
-    allow_residual_pii: bool = Field(False, description="Push despite high-risk findings. Only if the user said so.")
-    patterns_only: bool = Field(False, description="Faster pre-upload scan without NER (misses names).")
-    confirm: bool = Field(False, description="false: preview only, nothing leaves the machine. true: upload.")
+_REPORT_IDS = {
+    "scan_report_id": (str | None, Field(None, max_length=40, description="report_id returned by scan_dataset "
+                                                                          "(the scan of the original data).")),
+    "anonymize_report_id": (str | None, Field(None, max_length=40, description="report_id returned by "
+                                                                               "anonymize_dataset.")),
+}
+# The card and push tools take the workflow's request models with report ids in place of report files (the face
+# stores reports; an agent holds ids). Every other field, present or added later, is a tool argument as is.
+CardInput = tool_model("CardInput", CardRequest, add=_REPORT_IDS, drop=(
+    "scan_report", "anonymize_report", "upload_scan", "scan_report_path", "anonymize_report_path",
+    "allow_residual_pii"), doc="Which card to write and from which reports (ids from scan_dataset/anonymize_dataset).")
+PushInput = tool_model("PushInput", PushRequest, add=_REPORT_IDS, drop=("scan_report_path", "anonymize_report_path"))
+# Tool field -> the request field it fills, where the names differ (messages name the tool's field).
+_TOOL_NAMES = {"scan_report_path": "scan_report_id", "anonymize_report_path": "anonymize_report_id"}
+# Descriptions for request fields that carry none of their own (one wording for every tool).
+FIELD_NOTES = {
+    "config_name": "Hub dataset config (subset); only for Hub sources.",
+    "split": "Split to read (default 'train').",
+    "patterns_only": "Skip NER: much faster, but names, places and organisations are NOT detected.",
+    "max_rows": "Process only the first N rows.",
+    "num_proc": "Worker processes (each loads the model once).",
+    "batch_size": "Rows per batch.",
+    "commit_message": "Commit message on the Hub.",
+    "differential_privacy_details": "Free text recorded in the card, e.g. 'DP-SGD, epsilon=8'.",
+}
 
 
 class Face:
@@ -121,8 +122,8 @@ class Face:
         return self.path(value)
 
     # ---- jobs ----------------------------------------------------------------------------------------------
-    async def run_job(self, kind: str, work, ctx: Context) -> CallToolResult:
-        job = self.jobs.start(kind, work)
+    async def run_job(self, kind: str, work, ctx: Context, label: str = "") -> CallToolResult:
+        job = self.jobs.start(kind, work, label)
         return await self.follow(job, ctx, _wait_s(), cancel_on_abort=True)
 
     async def follow(self, job: Job, ctx: Context | None, wait_s: float, *,
@@ -178,9 +179,10 @@ class Face:
     async def scan(self, request: ScanRequest, ctx: Context) -> CallToolResult:
         from hf_anon_mcp.workflow.scan import scan
 
-        request = request.model_copy(update={"source": self.source(request.source)})
+        request = request.model_copy(update={"source": self.source(request.source),
+                                             "entities": canonical_entities(request.entities)})  # aliases in
         return await self.run_job("scan", lambda progress, cancel: scan(request, progress=progress, cancel=cancel),
-                                  ctx)
+                                  ctx, planned_header(request))
 
     async def anonymize(self, request: AnonymizeRequest, ctx: Context) -> CallToolResult:
         from hf_anon_mcp.workflow.anonymize import anonymize
@@ -188,20 +190,20 @@ class Face:
         request = request.model_copy(update={
             "source": self.source(request.source), "output": self.path(request.output, new=True),
             "policy_file": self.path(request.policy_file),
+            **({"entities": canonical_entities(request.entities)} if "entities" in type(request).model_fields else {}),
         })
         return await self.run_job(
-            "anonymize", lambda progress, cancel: anonymize(request, progress=progress, cancel=cancel), ctx)
+            "anonymize", lambda progress, cancel: anonymize(request, progress=progress, cancel=cancel), ctx,
+            planned_header(request))
 
-    def card(self, request: CardInput) -> CallToolResult:
+    def card(self, request: BaseModel) -> CallToolResult:
         from hf_anon_mcp.workflow.card import write_card_section
 
-        result = write_card_section(CardRequest(
-            card_path=self.path(request.card_path, new=True), card_type=request.card_type,
-            scan_report_path=self.report_path(request.scan_report_id),
-            anonymize_report_path=self.report_path(request.anonymize_report_id),
-            differential_privacy=request.differential_privacy,
-            differential_privacy_details=request.differential_privacy_details,
-        ))
+        fields = {k: v for k, v in request.model_dump().items() if k in CardRequest.model_fields}
+        fields.update(card_path=self.path(request.card_path, new=True),
+                      scan_report_path=self.report_path(request.scan_report_id),
+                      anonymize_report_path=self.report_path(request.anonymize_report_id))
+        result = write_card_section(CardRequest(**fields))
         shown = result
         if len(result.section_markdown) > MAX_SECTION_CHARS:
             shown = result.model_copy(update={"section_markdown": result.section_markdown[:MAX_SECTION_CHARS]
@@ -213,17 +215,15 @@ class Face:
         return CallToolResult(content=[TextContent(type="text", text=text)],
                               structured_content=shown.model_dump(mode="json"))
 
-    async def push(self, request: PushInput, ctx: Context) -> CallToolResult:
+    async def push(self, request: BaseModel, ctx: Context) -> CallToolResult:
         from hf_anon_mcp.workflow.push import push_private
 
-        push = PushRequest(
-            source=self.path(request.source), repo_id=request.repo_id, card_path=self.path(request.card_path),
-            scan_report_path=self.report_path(request.scan_report_id),
-            anonymize_report_path=self.report_path(request.anonymize_report_id),
-            make_private=request.make_private, allow_residual_pii=request.allow_residual_pii,
-            patterns_only=request.patterns_only, confirm=request.confirm,
-        )
-        return await self.run_job("push", lambda progress, cancel: push_private(push), ctx)
+        fields = {k: v for k, v in request.model_dump().items() if k in PushRequest.model_fields}
+        fields.update(source=self.path(request.source), card_path=self.path(request.card_path),
+                      scan_report_path=self.report_path(request.scan_report_id),
+                      anonymize_report_path=self.report_path(request.anonymize_report_id))
+        push = PushRequest(**fields)
+        return await self.run_job("push", lambda progress, cancel: push_private(push), ctx, planned_header(push))
 
     def report_path(self, report_id: str | None) -> str | None:
         return None if report_id is None else str(self.store.path(report_id))
@@ -254,15 +254,17 @@ def cap_push(result: PushResult) -> tuple[PushResult, bool]:
 
 
 def _progress_text(job: Job) -> str:
+    """`anonymize: 5,000 rows of 20,000 (profile fast: ...; names ... NOT detected)`: every progress line says which
+    detectors are looking."""
     p = job.progress
-    if p.message:
-        return p.message
-    return f"{p.stage}: {p.done:,} rows" + (f" of {p.total:,}" if p.total else "")
+    text = p.message or f"{p.stage}: {p.done:,} rows" + (f" of {p.total:,}" if p.total else "")
+    return f"{text} ({job.label})" if job.label else text
 
 
 def _tool_error(err: BaseException) -> ToolError:
     if isinstance(err, HfAnonError):
-        return ToolError(f"{err} Next step: {NEXT_STEP.get(err.kind, NEXT_STEP['error'])}")
+        text = in_face_words(str(err), tool_words)
+        return ToolError(f"{text} Next step: {NEXT_STEP.get(err.kind, NEXT_STEP['error'])}")
     log.error("internal error in a tool: %s", type(err).__name__)
     return ToolError(f"internal error ({type(err).__name__}). {NEXT_STEP['error']}")
 
@@ -279,30 +281,50 @@ async def _safe(fn, *args):
         raise _tool_error(err) from None
 
 
+def tool_words(name: str, value: str | None) -> str | None:
+    """How this face names a request field in a message: the tool's field, with `=true` for a flag to set."""
+    tool_field = _TOOL_NAMES.get(name, name)
+    known = {f: info for m in (ScanRequest, AnonymizeRequest, CardInput, PushInput) for f, info in
+             m.model_fields.items()}
+    if tool_field not in known:
+        return None
+    if value is None and known[tool_field].annotation is bool:
+        value = "true"
+    return f"`{tool_field}={value}`" if value is not None else f"`{tool_field}`"
+
+
 _VALIDATION = re.compile(r"validation errors? for \w+")
 
 
-async def scrub_validation_errors(ctx, call_next):
-    """Argument-validation errors echo the input back (`input_value=...`); keep only field names and problems."""
-    result = await call_next(ctx)
-    if getattr(ctx, "method", None) == "tools/call" and isinstance(result, dict) and result.get("isError"):
-        content = result.get("content") or [{}]
-        text = content[0].get("text", "") if isinstance(content[0], dict) else ""
-        if _VALIDATION.search(text):
-            name = (getattr(ctx, "params", None) or {}).get("name", "tool")
-            return {**result, "content": [{"type": "text", "text": f"Invalid arguments for {name}: "
-                                           f"{_fields_and_problems(text)}. Fix them and call again."}]}
-    return result
+def scrub_validation_errors(valid: dict[str, list[str]]):
+    """Middleware: argument-validation errors echo the input back (`input_value=...`); keep only field names and
+    problems, and name the nearest valid field for an unknown one. `valid` maps each tool to its fields."""
+    async def middleware(ctx, call_next):
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) == "tools/call" and isinstance(result, dict) and result.get("isError"):
+            content = result.get("content") or [{}]
+            text = content[0].get("text", "") if isinstance(content[0], dict) else ""
+            if _VALIDATION.search(text):
+                name = (getattr(ctx, "params", None) or {}).get("name", "tool")
+                problems = _fields_and_problems(text, name, valid.get(name, []))
+                return {**result, "content": [{"type": "text", "text": f"Invalid arguments for {name}: "
+                                               f"{problems}. Fix them and call again."}]}
+        return result
+    return middleware
 
 
-def _fields_and_problems(text: str) -> str:
+def _fields_and_problems(text: str, tool: str = "tool", valid: list[str] = ()) -> str:
     lines = text.splitlines()[1:]
     out, field = [], None
     for line in lines:
         if line and not line.startswith(" "):
             field = line.strip()
         elif field and line.startswith("  ") and not line.strip().startswith("For further"):
-            out.append(f"{field}: {line.strip().split(' [type=')[0]}")
+            problem = line.strip().split(" [type=")[0]
+            if "type=extra_forbidden" in line:
+                out.append(unknown_field_message(field, list(valid)))
+            else:
+                out.append(f"{field}: {problem}")
             field = None
     return "; ".join(out) or "invalid values"
 
@@ -317,6 +339,82 @@ class _NoTraceback(logging.Filter):
 
 
 _NO_TRACEBACK = _NoTraceback()
+
+_READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+
+def build_tools(face: Face) -> list[Tool]:
+    """The six tools; the four workflow tools take their request model's fields as flat arguments."""
+    def safe(method):
+        async def body(request, ctx):
+            return await _safe(method, request, ctx)
+        return body
+
+    async def card_body(request, ctx):
+        return await _safe(face.card, request)
+
+    async def get_job(job_id: Annotated[str, Field(description="job_id from a running result", max_length=40)],
+                      ctx: Context) -> Annotated[CallToolResult, JobView]:
+        async def body():
+            return await face.follow(face.job(job_id), ctx, _wait_s())
+        return await _safe(body)
+
+    async def cancel_job(job_id: Annotated[str, Field(description="job_id to stop", max_length=40)],
+                         ctx: Context) -> Annotated[CallToolResult, JobView]:
+        async def body():
+            job = face.job(job_id)
+            job.cancel.set()
+            return await face.follow(job, None, 30.0)
+        return await _safe(body)
+
+    notes = FIELD_NOTES
+    return [
+        flat_tool(ScanRequest, safe(face.scan), name="scan_dataset", output=JobView, descriptions=notes,
+                  title="Scan a dataset for PII and secrets", annotations=_READ_ONLY, description=(
+                      "Call first, on any dataset before fine-tuning or publishing it (and again on an output). "
+                      "Reads only. Returns per column: entity types with counts, a risk level, masked samples, "
+                      "recommended actions, the detectors that ran, and report_id for the card. A long scan returns "
+                      "status 'running' and a job_id: follow it with get_job.")),
+        flat_tool(AnonymizeRequest, safe(face.anonymize), name="anonymize_dataset", output=JobView,
+                  descriptions=notes, title="Write an anonymized copy of a dataset",
+                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                              open_world_hint=False),
+                  description=(
+                      "Call after scan_dataset to write a NEW anonymized dataset at output (the source is never "
+                      "modified; an existing output only with overwrite=true). Replaces PII per operator or policy "
+                      "(policy keys: default_operator, entity_operators {TYPE: operator}, columns {name: drop|keep|"
+                      "{action: entity, entity: TYPE}}, allow_list, deny_list, entities, score_threshold), then "
+                      "re-scans the output. Returns spans replaced per type, residual_risk and report_id; a long run "
+                      "returns a job_id (get_job).")),
+        flat_tool(CardInput, card_body, name="write_model_card_privacy_section", output=CardResult,
+                  descriptions=notes, title="Write the privacy section of a dataset or model card",
+                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                              open_world_hint=False),
+                  description=(
+                      "Call after anonymize_dataset, with both report ids, before push_private. Writes the privacy "
+                      "text under the Hub template's own heading (dataset card: 'Personal and Sensitive "
+                      "Information'; model card: under 'Training Details' plus a line in 'Bias, Risks, and "
+                      "Limitations'); rewriting replaces it and leaves the rest of the card byte-identical. "
+                      "Returns the section (counts and treatments, never values) and the card's tags.")),
+        flat_tool(PushInput, safe(face.push), name="push_private", output=JobView, descriptions=notes,
+                  title="Publish to a PRIVATE Hugging Face dataset repo",
+                  annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                              open_world_hint=True),
+                  description=(
+                      "Call last. Without confirm it returns a preview and needs no token or network: the files "
+                      "that would go up, the card, the pre-upload scan's verdict; show it to the user. With "
+                      "confirm=true (only on their explicit yes): creates the repo private, uploads exactly those "
+                      "files, reads the privacy back. Refuses secrets or high-risk PII (unless "
+                      "allow_residual_pii=true), canary files, and files outside the dataset unless named in "
+                      "include.")),
+        lean(Tool.from_function(get_job, title="Follow a long job", annotations=_READ_ONLY, description=(
+            "Call with the job_id of a result whose status is 'running'. Waits a bounded time with progress, then "
+            "returns the job: still running, or done with the same summary the first call would have given."))),
+        lean(Tool.from_function(cancel_job, title="Cancel a long job", annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False), description=(
+            "Call to stop a running job (e.g. the user changed their mind). Its workers stop, nothing is written; "
+            "returns the job with status 'cancelled'."))),
+    ]
 
 
 def build_server(settings: Settings | None = None, roots: list[Path] | None = None) -> MCPServer:
@@ -334,70 +432,10 @@ def build_server(settings: Settings | None = None, roots: list[Path] | None = No
     sdk_log = logging.getLogger("mcp.server.mcpserver.server")
     if _NO_TRACEBACK not in sdk_log.filters:
         sdk_log.addFilter(_NO_TRACEBACK)
-    server = MCPServer("hf-anon-mcp", instructions=INSTRUCTIONS, log_level="WARNING",
-                       middleware=[scrub_validation_errors])
-
-    def tool(**kwargs):
-        """`server.tool(...)` with the docstring, dedented, as the description an agent reads."""
-        def register(fn):
-            return server.tool(description=inspect.cleandoc(fn.__doc__ or ""), **kwargs)(fn)
-        return register
-
-    @tool(title="Scan a dataset for PII and secrets",
-                 annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                             open_world_hint=False))
-    async def scan_dataset(request: ScanRequest, ctx: Context) -> Annotated[CallToolResult, JobView]:
-        """Find PII and secrets column by column: counts, risk, masked samples, recommended actions.
-        Reads only. Long scans return a job_id (follow with get_job)."""
-        return await _safe(face.scan, request, ctx)
-
-    @tool(title="Write an anonymized copy of a dataset",
-                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                             open_world_hint=False))
-    async def anonymize_dataset(request: AnonymizeRequest, ctx: Context) -> Annotated[CallToolResult, JobView]:
-        """Replace PII per policy into a NEW dataset (the input is never modified; no overwrite without
-        overwrite=true), then re-scan it and report residual findings. Long runs return a job_id."""
-        return await _safe(face.anonymize, request, ctx)
-
-    @tool(title="Write the privacy section of a dataset card",
-                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                             open_world_hint=False))
-    async def write_model_card_privacy_section(request: CardInput) -> Annotated[CallToolResult, CardResult]:
-        """Write (or rewrite, between stable markers) the privacy section of a dataset or model card from the
-        scan and anonymize reports: counts and treatments only, never values."""
-        return await _safe(face.card, request)
-
-    @tool(title="Publish to a PRIVATE Hugging Face dataset repo",
-                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                             open_world_hint=True))
-    async def push_private(request: PushInput, ctx: Context) -> Annotated[CallToolResult, JobView]:
-        """Scan what would be uploaded, then (only with confirm=true) upload it to a private Hub dataset repo and
-        verify it is private. Without confirm: a preview, nothing uploaded. Refuses while secrets or high-risk PII
-        remain unless allow_residual_pii=true."""
-        return await _safe(face.push, request, ctx)
-
-    @tool(title="Follow a long job",
-                 annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                             open_world_hint=False))
-    async def get_job(job_id: Annotated[str, Field(description="job_id from a scan/anonymize/push result",
-                                                   max_length=40)],
-                      ctx: Context) -> Annotated[CallToolResult, JobView]:
-        """Status of a job; waits up to the server's bounded wait for it to finish, with progress."""
-        async def body():
-            return await face.follow(face.job(job_id), ctx, _wait_s())
-        return await _safe(body)
-
-    @tool(title="Cancel a long job",
-                 annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                             open_world_hint=False))
-    async def cancel_job(job_id: Annotated[str, Field(description="job_id to stop", max_length=40)],
-                         ctx: Context) -> Annotated[CallToolResult, JobView]:
-        """Stop a running job; it stops between batches and leaves no partial output."""
-        async def body():
-            job = face.job(job_id)
-            job.cancel.set()
-            return await face.follow(job, None, 30.0)
-        return await _safe(body)
+    tools = build_tools(face)
+    valid = {t.name: list(t.parameters.get("properties", {})) for t in tools}
+    server = MCPServer("hf-anon-mcp", instructions=INSTRUCTIONS, log_level="WARNING", tools=tools,
+                       middleware=[scrub_validation_errors(valid)])
 
     @server.resource("report://{report_id}", name="report", mime_type="application/json",
                      description="A full scan or anonymize report (counts and masked samples only).")

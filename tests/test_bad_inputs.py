@@ -259,24 +259,24 @@ def _mcp_cases(root: Path, outside: Path) -> dict[str, tuple[str, dict, str]]:
     (root / "escape").symlink_to(outside)
     (root / "link.jsonl").symlink_to(outside / "x.jsonl")
     return {
-        "absolute-outside": ("scan_dataset", {"request": {"source": str(outside / "x.jsonl")}}, "outside the allowed"),
-        "dotdot": ("scan_dataset", {"request": {"source": f"../{outside.name}/x.jsonl"}}, "outside the allowed"),
-        "symlinked-file": ("scan_dataset", {"request": {"source": "link.jsonl"}}, "outside the allowed"),
-        "symlinked-folder-output": ("anonymize_dataset", {"request": {"source": "in.jsonl",
-                                                                      "output": "escape/o.jsonl"}},
+        "absolute-outside": ("scan_dataset", {"source": str(outside / "x.jsonl")}, "outside the allowed"),
+        "dotdot": ("scan_dataset", {"source": f"../{outside.name}/x.jsonl"}, "outside the allowed"),
+        "symlinked-file": ("scan_dataset", {"source": "link.jsonl"}, "outside the allowed"),
+        "symlinked-folder-output": ("anonymize_dataset", {"source": "in.jsonl",
+                                                                      "output": "escape/o.jsonl"},
                                     "outside the allowed"),
-        "output-over-input": ("anonymize_dataset", {"request": {"source": "in.jsonl", "output": "in.jsonl"}},
+        "output-over-input": ("anonymize_dataset", {"source": "in.jsonl", "output": "in.jsonl"},
                               "output path is the input"),
-        "bad-policy": ("anonymize_dataset", {"request": {"source": "in.jsonl", "output": "o.jsonl",
-                                                         "policy": {"default_operator": "shred"}}}, "invalid policy"),
-        "unknown-column": ("scan_dataset", {"request": {"source": "in.jsonl", "columns": ["body"]}},
+        "bad-policy": ("anonymize_dataset", {"source": "in.jsonl", "output": "o.jsonl",
+                                                         "policy": {"default_operator": "shred"}}, "invalid policy"),
+        "unknown-column": ("scan_dataset", {"source": "in.jsonl", "columns": ["body"]},
                            "unknown column(s): body"),
-        "empty-file": ("scan_dataset", {"request": {"source": "empty.csv"}}, "file is empty"),
-        "malformed-repo-id": ("push_private", {"request": {"source": "in.jsonl", "repo_id": "a/b/c"}}, "repo id"),
-        "bad-report-id": ("write_model_card_privacy_section", {"request": {"card_path": "R.md",
-                                                                           "scan_report_id": "../../etc/passwd"}},
+        "empty-file": ("scan_dataset", {"source": "empty.csv"}, "file is empty"),
+        "malformed-repo-id": ("push_private", {"source": "in.jsonl", "repo_id": "a/b/c"}, "repo id"),
+        "bad-report-id": ("write_model_card_privacy_section", {"card_path": "R.md",
+                                                                           "scan_report_id": "../../etc/passwd"},
                           "not a report id"),
-        "validation": ("scan_dataset", {"request": {"source": "in.jsonl", "batch_size": 0}}, "batch_size"),
+        "validation": ("scan_dataset", {"source": "in.jsonl", "batch_size": 0}, "batch_size"),
     }
 
 

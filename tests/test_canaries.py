@@ -95,17 +95,17 @@ async def main(mode):
         progress.append(m)
     async with Client(server, mode=mode) as c:
         calls = [
-            ("scan_dataset", {"request": {"source": "people.jsonl"}}),
-            ("scan_dataset", {"request": {"source": "people.jsonl", "columns": ["Marisol Quintanilla"]}}),
-            ("scan_dataset", {"request": {"source": "people.jsonl", "max_rows": "Thaddeus Okonkwo"}}),
-            ("anonymize_dataset", {"request": {"source": "people.jsonl", "output": f"anon-{mode}.parquet"}}),
-            ("push_private", {"request": {"source": "people.jsonl", "repo_id": f"alice/raw-{mode}",
-                                          "patterns_only": True, "confirm": True}}),
-            ("push_private", {"request": {"source": f"anon-{mode}.parquet", "repo_id": f"alice/mcp-{mode}"}}),
-            ("push_private", {"request": {"source": f"anon-{mode}.parquet", "repo_id": f"alice/mcp-{mode}",
-                                          "confirm": True}}),
-            ("push_private", {"request": {"source": f"anon-{mode}.parquet", "repo_id": "not a repo id",
-                                          "confirm": True}}),
+            ("scan_dataset", {"source": "people.jsonl"}),
+            ("scan_dataset", {"source": "people.jsonl", "columns": ["Marisol Quintanilla"]}),
+            ("scan_dataset", {"source": "people.jsonl", "max_rows": "Thaddeus Okonkwo"}),
+            ("anonymize_dataset", {"source": "people.jsonl", "output": f"anon-{mode}.parquet"}),
+            ("push_private", {"source": "people.jsonl", "repo_id": f"alice/raw-{mode}",
+                                          "patterns_only": True, "confirm": True}),
+            ("push_private", {"source": f"anon-{mode}.parquet", "repo_id": f"alice/mcp-{mode}"}),
+            ("push_private", {"source": f"anon-{mode}.parquet", "repo_id": f"alice/mcp-{mode}",
+                                          "confirm": True}),
+            ("push_private", {"source": f"anon-{mode}.parquet", "repo_id": "not a repo id",
+                                          "confirm": True}),
         ]
         results = []
         for name, args in calls:

@@ -105,18 +105,36 @@ def test_existing_sections_and_yaml_are_kept(tmp_path, reports):
     assert data["custom_key"] == {"nested": 3}
     assert data["tags"] == ["customer-support", "pii-anonymized", "privacy-reviewed"] == result.tags
     body = EXISTING.split("---\n", 2)[2]
-    assert body.rstrip() in text  # every existing section, unchanged
-    assert text.index("## Citation") < text.index(START)  # appended at the end
+    before, after = body.split("## Citation")
+    assert before in text and "## Citation" + after in text  # every existing section, unchanged
+    # created where the Hub's template puts it: a "Dataset Creation" section ending with the privacy heading,
+    # before "Citation" (which the template puts after it)
+    assert text.index("## Dataset Creation\n\n#### Personal and Sensitive Information\n\n" + START) \
+        < text.index(END) < text.index("## Citation")
 
 
 def test_section_in_the_middle_is_replaced_in_place(tmp_path, reports):
     card = tmp_path / "README.md"
-    card.write_text(f"---\nlicense: mit\n---\n\n# Intro\n\n{START}\nold text\n{END}\n\n## After\n\nKeep me.\n")
+    head = ("---\nlicense: mit\ntags:\n- privacy-reviewed\n- pii-anonymized\n---\n\n# Intro\n\n"
+            "#### Personal and Sensitive Information\n\n")
+    card.write_text(f"{head}{START}\nold text\n{END}\n\n## After\n\nKeep me.\n")
     write(card, reports, differential_privacy=True, differential_privacy_details="DP-SGD, epsilon=8")
     text = card.read_text()
-    assert "old text" not in text and text.endswith("\n\n## After\n\nKeep me.\n")
-    assert text.index("# Intro") < text.index(START) < text.index("## After")
+    assert "old text" not in text and text.startswith(head + START)
+    assert text.endswith(f"{END}\n\n## After\n\nKeep me.\n")
     assert "Differential privacy was used in training." in text and "epsilon=8" in text
+
+
+def test_a_section_written_elsewhere_by_an_older_version_moves_under_the_template_heading(tmp_path, reports):
+    card = tmp_path / "README.md"
+    card.write_text(f"---\nlicense: mit\n---\n\n# Intro\n\nAbout.\n\n## Privacy\n\n{START}\n"
+                    f"## Privacy and personal data\nold text\n{END}\n\n## Citation\n\nKeep me.\n")
+    write(card, reports)
+    text = card.read_text()
+    assert "old text" not in text and text.count(START) == 1
+    assert ("# Intro\n\nAbout.\n\n## Privacy\n\n## Dataset Creation\n\n#### Personal and Sensitive Information"
+            "\n\n" + START) in text
+    assert text.endswith(f"{END}\n\n## Citation\n\nKeep me.\n")
 
 
 def test_no_raw_values_in_the_card(tmp_path, reports):
@@ -136,7 +154,7 @@ def test_section_says_what_was_scanned_found_and_treated(tmp_path, reports):
     det = scan_report.detector
     assert f"| Rows scanned | {scan_report.rows_scanned} |" in section
     assert f"Presidio {det.presidio_version}" in section and det.model_name in section and det.model_version in section
-    assert "| Mode | NER + patterns |" in section
+    assert "| Profile | balanced |" in section and "| Names, places, organisations | yes |" in section
     for entity, count in scan_report.entity_totals().items():
         assert re.search(rf"^\| {entity} \| {count} \|", section, re.M), entity
     for entity, op in anon.operators.items():
@@ -144,7 +162,7 @@ def test_section_says_what_was_scanned_found_and_treated(tmp_path, reports):
     assert "Columns dropped: `email`" in section and "consistent and keyed" in section
     assert f"Residual risk after anonymization: **{anon.residual_risk.value}**" in section
     assert "Detection is statistical" in section and "languages" in section and "quasi-identifiers" in section
-    assert "### Differential privacy\n\nNot stated." in section
+    assert "##### Differential privacy\n\nNot stated." in section  # under the template's #### heading
     assert "allow_residual_pii" in section
 
 
@@ -152,14 +170,14 @@ def test_markdown_is_clean(tmp_path, reports):
     section = write(tmp_path / "README.md", reports).section_markdown
     assert re.findall(r"<[^>]+>", section) == []  # markers live outside the section; no other HTML
     lines = section.splitlines()
-    assert lines[0] == "## Privacy and personal data"
+    assert lines[0].startswith("Privacy and personal data, written by hf-anon-mcp")
     for i, line in enumerate(lines):
         if line.startswith("|") and (i == 0 or not lines[i - 1].startswith("|")):  # a table starts here
             cols = line.count("|")
             assert re.fullmatch(r"\|( --- \|)+", lines[i + 1]) and lines[i + 1].count("|") == cols, line
             assert lines[i - 1] == ""  # a blank line before every table
         if line.startswith("#"):
-            assert re.fullmatch(r"#{2,3} \S.*", line) and lines[i + 1] == ""
+            assert re.fullmatch(r"##### \S.*", line) and lines[i + 1] == ""  # one level under the #### heading
     text = (tmp_path / "README.md").read_text()
     assert set(re.findall(r"<[^>]+>", text)) == {START, END}
 
@@ -167,7 +185,9 @@ def test_markdown_is_clean(tmp_path, reports):
 def test_patterns_only_lists_what_it_cannot_detect(tmp_path, reports):
     quick = scan(ScanRequest(source=reports["scan"].source, patterns_only=True))
     result = write_card_section(CardRequest(card_path=str(tmp_path / "README.md"), scan_report=quick))
-    assert "| Mode | patterns only |" in result.section_markdown
+    assert "| Profile | fast |" in result.section_markdown
+    assert "| Names, places, organisations | **no**: names, places and organisations are NOT detected" \
+        in result.section_markdown
     assert "could not be detected: DATE_TIME, LOCATION, NRP, ORGANIZATION, PERSON" in result.section_markdown
     assert result.tags == ["privacy-reviewed"]  # not anonymized: no pii-anonymized tag
     assert "No anonymization report was provided" in result.section_markdown

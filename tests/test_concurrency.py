@@ -30,10 +30,10 @@ def test_fifty_concurrent_calls_all_succeed_and_the_server_survives_a_failure(tm
             async with Client(streamable_http_client(url, http_client=http)) as client:
                 async def call(i: int, kind: str) -> None:
                     if kind == "scan":
-                        args = {"request": {"source": f"f{i}.jsonl", "patterns_only": True}}
+                        args = {"source": f"f{i}.jsonl", "patterns_only": True}
                         results[f"scan{i}"] = await client.call_tool("scan_dataset", args)
                     else:
-                        args = {"request": {"source": f"f{i}.jsonl", "output": f"o{i}.jsonl", "patterns_only": True}}
+                        args = {"source": f"f{i}.jsonl", "output": f"o{i}.jsonl", "patterns_only": True}
                         results[f"anon{i}"] = await client.call_tool("anonymize_dataset", args)
                 async with anyio.create_task_group() as tg:
                     for i in indices:
@@ -50,8 +50,8 @@ def test_fifty_concurrent_calls_all_succeed_and_the_server_survives_a_failure(tm
                 tg.start_soon(one_client, list(range(k, FILES, 5)))
         async with create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
             async with Client(streamable_http_client(url, http_client=http)) as client:
-                results["fail"] = await client.call_tool("scan_dataset", {"request": {"source": "nope.jsonl"}})
-                results["after"] = await client.call_tool("scan_dataset", {"request": {"source": "f3.jsonl"}})
+                results["fail"] = await client.call_tool("scan_dataset", {"source": "nope.jsonl"})
+                results["after"] = await client.call_tool("scan_dataset", {"source": "f3.jsonl"})
 
     try:
         anyio.run(main)

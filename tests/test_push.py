@@ -183,22 +183,46 @@ def test_scrub_removes_token_shapes():
     assert token not in cleaned and token[3:] not in cleaned and "api_org_x" not in cleaned
 
 
-def test_folder_plan_never_includes_keys_env_or_temporaries(tmp_path):
+def test_folder_plan_never_includes_keys_env_temporaries_or_canaries(tmp_path):
     folder = tmp_path / "ds"
     (folder / "data").mkdir(parents=True)
     parquet(folder / "data" / "train.parquet", ROWS)
-    for name in ("train.parquet.surrogate-key", "secret.key", ".env", ".env.local", "x.tmp", ".hfanon-tmp", "id.pem"):
+    for name in ("train.parquet.surrogate-key", "secret.key", ".env", ".env.local", "x.tmp", ".hfanon-tmp", "id.pem",
+                 "run.canaries.json"):
         (folder / name).write_text("do not upload")
     (folder / ".cache").mkdir()
     (folder / ".cache" / "lock").write_text("x")
     (folder / "README.md").write_text("# card\n")
     (folder / "notes.txt").write_text("hello\n")
+    (folder / "LICENSE").write_text("MIT\n")
     plan = _plan(PushRequest(source=str(folder), repo_id="alice/x"))
-    assert sorted(plan.files) == ["data/train.parquet", "notes.txt"]  # README.md becomes the staged card
-    assert plan.kinds == {"data/train.parquet": "data", "notes.txt": "text"}
+    assert sorted(plan.files) == ["data/train.parquet"]  # README.md becomes the staged card
+    assert plan.not_included == ["LICENSE", "notes.txt"]  # not part of the dataset, not named: left out
     assert plan.card_source == folder / "README.md"
     assert {"train.parquet.surrogate-key", "secret.key", ".env", ".env.local", "x.tmp", ".hfanon-tmp", "id.pem",
-            ".cache/lock"} == set(plan.excluded)
+            "run.canaries.json", ".cache/lock"} == set(plan.excluded)
+    named = _plan(PushRequest(source=str(folder), repo_id="alice/x", include=["notes.txt"]))
+    assert sorted(named.files) == ["data/train.parquet", "notes.txt"] and named.not_included == ["LICENSE"]
+    assert named.kinds == {"data/train.parquet": "data", "notes.txt": "text"}
+
+
+@pytest.mark.parametrize("named", ["run.canaries.json", "secret.key", ".env", "../outside.txt", "missing.txt"])
+def test_naming_a_canary_key_or_outside_file_is_refused(tmp_path, named):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    parquet(folder / "train.parquet", ROWS)
+    for name in ("run.canaries.json", "secret.key", ".env"):
+        (folder / name).write_text("do not upload")
+    (tmp_path / "outside.txt").write_text("x")
+    with pytest.raises(InputError) as err:
+        _plan(PushRequest(source=str(folder), repo_id="alice/x", include=[named]))
+    assert "\n" not in str(err.value) and "do not upload" not in str(err.value)
+
+
+def test_a_canary_file_is_never_pushed_on_its_own(tmp_path):
+    (tmp_path / "audit.canaries.json").write_text('[{"canary": "x"}]')
+    with pytest.raises(InputError, match="canary file"):
+        _plan(PushRequest(source=str(tmp_path / "audit.canaries.json"), repo_id="alice/x"))
 
 
 def test_single_file_plan_uses_data_folder_and_refuses_key_files(tmp_path):
@@ -241,6 +265,44 @@ def test_preview_uploads_nothing(hub, push, tmp_path):
     assert "confirm" in res["actions"][-1]
     assert ("dataset", "alice/preview") not in hub._repos
     assert all(r.method in ("GET", "HEAD") for r in hub.requests[start:]), hub.requests[start:]
+
+
+@pytest.mark.parametrize("offline", [True, False], ids=["HF_HUB_OFFLINE", "online-no-token"])
+def test_preview_needs_no_token_and_no_network(hub, tmp_path, offline):
+    """The preview (files, card, the privacy gate's verdict) with no token at all, offline or not: no request
+    reaches the Hub, and the CLI exits 0 for a clean preview and 3 for one whose push would be refused."""
+    clean = parquet(tmp_path / "clean.parquet", ROWS)
+    dirty = parquet(tmp_path / "dirty.parquet", ROWS + [{"id": 8, "text": f"token {fake_hf_token()}"}])
+    env = hub_env(hub.url, tmp_path / "home")  # no HF_TOKEN, no login
+    if offline:
+        env["HF_HUB_OFFLINE"] = "1"
+    start = len(hub.requests)
+    code = f"""
+from hf_anon_mcp.hub.models import PushRequest
+from hf_anon_mcp.workflow.push import push_private
+res = push_private(PushRequest(source={str(clean)!r}, repo_id="alice/offline-preview", patterns_only=True))
+result = res.model_dump(mode="json")
+"""
+    out = run_client(code, env, timeout=180)
+    assert out.error is None, (out.error, out.stderr[-2000:])
+    res = out.result
+    assert res["uploaded"] is False and res["visibility_before"] == "unknown" and res["repo_existed"] is None
+    assert ("offline" if offline else "no Hugging Face token") in res["hub_note"]
+    assert [f["path_in_repo"] for f in res["files"]] == ["README.md", "data/clean.parquet"]
+    assert res["blocking"] == [] and res["residual_risk"] == "none"
+    assert "confirm" in res["actions"][-1]
+    cli = [sys.executable, "-m", "hf_anon_mcp.cli", "push"]
+    ok = subprocess.run([*cli, str(clean), "--repo", "alice/offline-preview", "--patterns-only"], env=env,
+                        capture_output=True, text=True, timeout=180)
+    bad = subprocess.run([*cli, str(dirty), "--repo", "alice/offline-preview", "--patterns-only"], env=env,
+                         capture_output=True, text=True, timeout=180)
+    assert ok.returncode == 0 and "PREVIEW (nothing uploaded)" in ok.stdout, ok.stderr[-1500:]
+    assert "`--confirm`" in ok.stdout and "confirm=true" not in ok.stdout  # the CLI's words
+    assert bad.returncode == 3 and "SECRET_HF_TOKEN" in bad.stdout, bad.stderr[-1500:]
+    assert hub.requests[start:] == []  # nothing reached the Hub
+    confirm = subprocess.run([*cli, str(clean), "--repo", "alice/offline-preview", "--patterns-only", "--confirm"],
+                             env=env, capture_output=True, text=True, timeout=180)
+    assert confirm.returncode == 2 and confirm.stderr.startswith("error: ")  # only the push needs them
 
 
 def test_push_creates_private_repo_then_updates_it(hub, push, tmp_path):
@@ -336,7 +398,9 @@ def test_hf_token_in_data_or_text_blocks_the_push(hub, push, tmp_path):
     folder.mkdir()
     parquet(folder / "train.parquet", ROWS)
     (folder / "train.py").write_text(f'TOKEN = "{leaked}"\n')
-    out = push(source=str(folder), repo_id="alice/leaky", patterns_only=True)  # preview shows why
+    out = push(source=str(folder), repo_id="alice/leaky", patterns_only=True)  # not part of the dataset: left out
+    assert out.error is None and out.result["not_included"] == ["train.py"] and out.result["blocking"] == []
+    out = push(source=str(folder), repo_id="alice/leaky", patterns_only=True, include=["train.py"])  # named
     assert out.error is None and out.result["uploaded"] is False
     assert any("SECRET_HF_TOKEN" in b and "train.py" in b for b in out.result["blocking"])
     assert leaked not in json.dumps(out.result)
@@ -399,7 +463,7 @@ finally:
     assert hub.repo("alice/canary").private is True
 
 
-def test_unreachable_hub_is_offline_error(tmp_path):
+def test_unreachable_hub_is_offline_error_for_a_push_but_not_for_a_preview(tmp_path):
     import socket
 
     with socket.socket() as s:
@@ -408,10 +472,15 @@ def test_unreachable_hub_is_offline_error(tmp_path):
     code = f"""
 from hf_anon_mcp.hub.models import PushRequest
 from hf_anon_mcp.workflow.push import push_private
-push_private(PushRequest(source={str(parquet(tmp_path / 'u.parquet', ROWS))!r}, repo_id="alice/x"))
+from hf_anon_mcp.errors import OfflineError
+src = {str(parquet(tmp_path / 'u.parquet', ROWS))!r}
+preview = push_private(PushRequest(source=src, repo_id="alice/x", patterns_only=True))
+result = [preview.visibility_before, preview.hub_note, preview.uploaded]
+push_private(PushRequest(source=src, repo_id="alice/x", patterns_only=True, confirm=True))
 """
     out = run_client(code, hub_env(f"http://127.0.0.1:{port}", tmp_path / "home", token=WRITE), timeout=120)
     assert_no_token(out)
+    assert out.result[0] == "unknown" and "unreachable" in out.result[1] and out.result[2] is False, out.result
     assert out.error["type"] == "OfflineError" and "unreachable" in out.error["message"], out.error
 
 
@@ -459,7 +528,7 @@ result = args.handler(args)
     assert repo.private and sorted(repo.files) == [".gitattributes", "README.md", "train.parquet"]
     card = repo.files["README.md"].content.decode()
     assert "license: mit" in card and "- support" in card and "- privacy-reviewed" in card
-    assert "## Usage\n\nFine-tuning only." in card and "NER + patterns" in card
+    assert "## Usage\n\nFine-tuning only." in card and "spaCy NER" in card and "| Profile | balanced |" in card
     assert (folder / "README.md").read_text().count(START) == 0  # the input card is never modified
 
 

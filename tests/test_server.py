@@ -68,19 +68,103 @@ def test_tools_are_listed_with_schemas_and_annotations(root, mode):
     assert "\n        " not in scan.description  # docstrings dedented
 
 
+def test_tools_list_is_lean_and_arguments_are_the_request_models_fields(root):
+    """All tools together within 20 KB of JSON; every field of each request model is a flat argument; no schema
+    repeats definitions; each description says when to call the tool and what it returns."""
+    from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
+    from hf_anon_mcp.server import CardInput, PushInput
+
+    async def steps(c):
+        return (await c.list_tools()).tools
+    tools = _call(_server(root), "legacy", steps)
+    listed = {"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]}
+    size = len(json.dumps(listed, separators=(",", ":")).encode())
+    assert size <= 20_000, size
+    by_name = {t.name: t for t in tools}
+    for name, model in [("scan_dataset", ScanRequest), ("anonymize_dataset", AnonymizeRequest),
+                        ("write_model_card_privacy_section", CardInput), ("push_private", PushInput)]:
+        schema = by_name[name].input_schema
+        assert set(schema["properties"]) == set(model.model_fields), name
+        assert schema["additionalProperties"] is False and "$defs" not in json.dumps(schema)
+        assert set(schema.get("required", [])) == {f for f, i in model.model_fields.items() if i.is_required()}
+        assert all(p.get("description") for p in schema["properties"].values()), name
+    for tool in tools:
+        assert "$defs" not in json.dumps(tool.output_schema) and "$ref" not in json.dumps(tool.output_schema)
+        assert tool.description.startswith("Call ") and "return" in tool.description.lower(), tool.name
+    assert "profile" not in ScanRequest.model_fields or "profile" in by_name["scan_dataset"].input_schema["properties"]
+
+
+def test_a_field_added_to_a_request_model_becomes_a_tool_argument():
+    """The derivation is generic: a request model with one more field (as `profile` will be) gets one more flat
+    argument, typed, described and validated, without any change to the server."""
+    from typing import Literal
+
+    from mcp.server.mcpserver import MCPServer
+    from mcp_types import ToolAnnotations
+    from pydantic import Field
+
+    from hf_anon_mcp.flat_tools import flat_tool
+    from hf_anon_mcp.models import ScanRequest
+    from hf_anon_mcp.results import JobView
+
+    class WithProfile(ScanRequest):
+        profile: Literal["fast", "balanced", "thorough"] = Field("balanced", description="How hard to look.")
+
+    seen = []
+
+    async def body(request, ctx):
+        seen.append(request)
+        from mcp_types import CallToolResult, TextContent
+        return CallToolResult(content=[TextContent(type="text", text="ok")], structured_content={
+            "job_id": "j", "kind": "scan", "status": "running", "done": 0})
+
+    tool = flat_tool(WithProfile, body, name="scan_dataset", output=JobView, title="t", description="d",
+                     annotations=ToolAnnotations())
+    assert tool.parameters["properties"]["profile"] == {
+        "default": "balanced", "description": "How hard to look.", "enum": ["fast", "balanced", "thorough"],
+        "type": "string"}
+
+    async def go():
+        async with Client(MCPServer("t", tools=[tool])) as c:
+            ok = await c.call_tool("scan_dataset", {"source": "a.jsonl", "profile": "fast", "max_rows": 5})
+            bad = await c.call_tool("scan_dataset", {"source": "a.jsonl", "profile": "fastest"})
+            return ok, bad
+    ok, bad = anyio.run(go)
+    assert ok.is_error is False and isinstance(seen[0], WithProfile)
+    assert (seen[0].profile, seen[0].max_rows, seen[0].source) == ("fast", 5, "a.jsonl")
+    assert bad.is_error is True and len(seen) == 1
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_unknown_or_nested_arguments_are_refused_naming_the_field(root, mode):
+    async def steps(c):
+        return [await c.call_tool("anonymize_dataset", {"source": "people.jsonl", "output": "o.jsonl",
+                                                        "polcy": {"default_operator": "mask"}}),
+                await c.call_tool("scan_dataset", {"source": "people.jsonl", "patterns_onyl": True}),
+                await c.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}}),
+                await c.call_tool("scan_dataset", {"source": "people.jsonl", "Marisol Quintanilla": 1})]
+    typo, typo2, nested, weird = _call(_server(root), mode, steps)
+    assert all(r.is_error for r in (typo, typo2, nested, weird))
+    assert "unknown field `polcy` (did you mean `policy`?)" in typo.content[0].text
+    assert "unknown field `patterns_onyl` (did you mean `patterns_only`?)" in typo2.content[0].text
+    assert "arguments are flat" in nested.content[0].text and "source" in nested.content[0].text
+    assert _leaks(weird.content[0].text) == [] and "unknown field" in weird.content[0].text
+    assert not (root / "o.jsonl").exists()
+
+
 @pytest.mark.parametrize("mode", ERAS)
 def test_full_workflow_in_process_leaks_no_canary(root, mode):
     async def steps(c):
         out = {}
-        r = await c.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})
+        r = await c.call_tool("scan_dataset", {"source": "people.jsonl"})
         out["scan"] = r
         sid = r.structured_content["scan"]["report_id"]
-        r = await c.call_tool("anonymize_dataset", {"request": {"source": "people.jsonl", "output": "anon.parquet"}})
+        r = await c.call_tool("anonymize_dataset", {"source": "people.jsonl", "output": "anon.parquet"})
         out["anon"] = r
         aid = r.structured_content["anonymize"]["report_id"]
-        out["rescan"] = await c.call_tool("scan_dataset", {"request": {"source": "anon.parquet"}})
-        out["card"] = await c.call_tool("write_model_card_privacy_section", {"request": {
-            "card_path": "README.md", "scan_report_id": sid, "anonymize_report_id": aid}})
+        out["rescan"] = await c.call_tool("scan_dataset", {"source": "anon.parquet"})
+        out["card"] = await c.call_tool("write_model_card_privacy_section", {
+            "card_path": "README.md", "scan_report_id": sid, "anonymize_report_id": aid})
         out["report"] = await c.read_resource(f"report://{sid}")
         out["prompt"] = await c.get_prompt("prepare_dataset_for_finetuning", {"source": "people.jsonl",
                                                                               "repo_id": "me/tickets"})
@@ -109,23 +193,23 @@ def test_errors_are_tool_errors_with_a_next_step_and_no_values(root, mode, tmp_p
 
     async def steps(c):
         return {
-            "outside": await c.call_tool("scan_dataset", {"request": {"source": str(outside / "x.jsonl")}}),
-            "traversal": await c.call_tool("scan_dataset", {"request": {"source": "../" + outside.name + "/x.jsonl"}}),
-            "missing": await c.call_tool("scan_dataset", {"request": {"source": "nope.csv"}}),
-            "policy": await c.call_tool("anonymize_dataset", {"request": {
-                "source": "people.jsonl", "output": "o.jsonl", "policy": {"entity_operators": {"PERSN": "mask"}}}}),
-            "validation": await c.call_tool("scan_dataset", {"request": {"source": "Marisol Quintanilla",
-                                                                         "max_rows": -1}}),
-            "missing-field": await c.call_tool("anonymize_dataset", {"request": {
-                "source": "marisol.quintanilla@example.org"}}),
+            "outside": await c.call_tool("scan_dataset", {"source": str(outside / "x.jsonl")}),
+            "traversal": await c.call_tool("scan_dataset", {"source": "../" + outside.name + "/x.jsonl"}),
+            "missing": await c.call_tool("scan_dataset", {"source": "nope.csv"}),
+            "policy": await c.call_tool("anonymize_dataset", {
+                "source": "people.jsonl", "output": "o.jsonl", "policy": {"entity_operators": {"PERSN": "mask"}}}),
+            "validation": await c.call_tool("scan_dataset", {"source": "Marisol Quintanilla",
+                                                                         "max_rows": -1}),
+            "missing-field": await c.call_tool("anonymize_dataset", {
+                "source": "marisol.quintanilla@example.org"}),
             "no-job": await c.call_tool("get_job", {"job_id": "job-000000000000"}),
             "no-cancel": await c.call_tool("cancel_job", {"job_id": "job-000000000000"}),
-            "push-outside": await c.call_tool("push_private", {"request": {
-                "source": str(outside / "x.jsonl"), "repo_id": "alice/people"}}),
-            "push-bad-repo": await c.call_tool("push_private", {"request": {
-                "source": "people.jsonl", "repo_id": "Marisol Quintanilla/../x", "confirm": True}}),
-            "no-report": await c.call_tool("write_model_card_privacy_section", {"request": {
-                "card_path": "R.md", "scan_report_id": "scan-000000000000"}}),
+            "push-outside": await c.call_tool("push_private", {
+                "source": str(outside / "x.jsonl"), "repo_id": "alice/people"}),
+            "push-bad-repo": await c.call_tool("push_private", {
+                "source": "people.jsonl", "repo_id": "Marisol Quintanilla/../x", "confirm": True}),
+            "no-report": await c.call_tool("write_model_card_privacy_section", {
+                "card_path": "R.md", "scan_report_id": "scan-000000000000"}),
         }
     out = _call(_server(root), mode, steps)
     for name, r in out.items():
@@ -154,9 +238,9 @@ def test_progress_notifications_during_a_large_anonymization(tmp_path, mode):
         events.append((progress, total, message))
 
     async def steps(c):
-        return await c.call_tool("anonymize_dataset", {"request": {
+        return await c.call_tool("anonymize_dataset", {
             "source": "big.jsonl", "output": "big.anon.jsonl", "patterns_only": True, "batch_size": 250,
-            "verify": False}}, progress_callback=on_progress)
+            "verify": False}, progress_callback=on_progress)
     r = _call(_server(tmp_path), mode, steps)
     assert r.is_error is False and r.structured_content["anonymize"]["rows_out"] == 5000
     assert events, "no progress notification arrived"
@@ -173,15 +257,15 @@ def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path,
     src.write_bytes(PII_DEV.read_bytes())
 
     async def steps(c):
-        first = await c.call_tool("anonymize_dataset", {"request": {
-            "source": "dev.jsonl", "output": "one.parquet", "batch_size": 20, "verify": False}})
+        first = await c.call_tool("anonymize_dataset", {
+            "source": "dev.jsonl", "output": "one.parquet", "batch_size": 20, "verify": False})
         followed = first
         for _ in range(200):
             if followed.structured_content["status"] != "running":
                 break
             followed = await c.call_tool("get_job", {"job_id": first.structured_content["job_id"]})
-        second = await c.call_tool("anonymize_dataset", {"request": {
-            "source": "dev.jsonl", "output": "two.parquet", "batch_size": 20, "verify": False}})
+        second = await c.call_tool("anonymize_dataset", {
+            "source": "dev.jsonl", "output": "two.parquet", "batch_size": 20, "verify": False})
         cancelled = await c.call_tool("cancel_job", {"job_id": second.structured_content["job_id"]})
         return first, followed, second, cancelled
     first, followed, second, cancelled = _call(_server(tmp_path), mode, steps)
@@ -200,7 +284,7 @@ def test_results_stay_small_on_a_wide_dataset(tmp_path):
     write_jsonl(tmp_path / "wide.jsonl", [row, row])
 
     async def steps(c):
-        return await c.call_tool("scan_dataset", {"request": {"source": "wide.jsonl", "patterns_only": True}})
+        return await c.call_tool("scan_dataset", {"source": "wide.jsonl", "patterns_only": True})
     r = _call(_server(tmp_path), "legacy", steps)
     size = len(json.dumps(r.structured_content)) + len(r.content[0].text)
     assert r.is_error is False and size < 32_000  # ~8k tokens
@@ -216,7 +300,7 @@ def test_unexpected_errors_log_one_line_without_values(root, caplog, monkeypatch
     monkeypatch.setattr(wf, "scan", boom)
 
     async def steps(c):
-        return await c.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})
+        return await c.call_tool("scan_dataset", {"source": "people.jsonl"})
     with caplog.at_level(logging.DEBUG):
         r = _call(_server(root), "legacy", steps)
     assert r.is_error and "internal error (RuntimeError)" in r.content[0].text
@@ -229,8 +313,8 @@ def test_results_stay_small_when_anonymizing_a_wide_dataset(tmp_path):
     write_jsonl(tmp_path / "wide.jsonl", [row, row])
 
     async def steps(c):
-        return await c.call_tool("anonymize_dataset", {"request": {
-            "source": "wide.jsonl", "output": "wide.anon.jsonl", "patterns_only": True}})
+        return await c.call_tool("anonymize_dataset", {
+            "source": "wide.jsonl", "output": "wide.anon.jsonl", "patterns_only": True})
     r = _call(_server(tmp_path), "2026-07-28", steps)
     assert r.is_error is False, r.content[0].text
     size = len(json.dumps(r.structured_content)) + len(r.content[0].text)
@@ -255,7 +339,7 @@ def test_roots_from_the_environment_in_either_form(tmp_path, monkeypatch):
         server = build_server()  # settings from the environment: no SettingsError on the a:b form
 
         async def steps(c):
-            return await c.call_tool("scan_dataset", {"request": {"source": str(tmp_path / "elsewhere.csv")}})
+            return await c.call_tool("scan_dataset", {"source": str(tmp_path / "elsewhere.csv")})
         r = _call(server, "legacy", steps)
     finally:
         config.get_settings.cache_clear()
@@ -310,8 +394,8 @@ def test_a_call_abandoned_by_its_client_stops_its_job_and_writes_nothing(tmp_pat
 
     async def steps(c):
         with anyio.move_on_after(1.0):  # the client gives up before the job_id is handed out
-            await c.call_tool("anonymize_dataset", {"request": {
-                "source": "dev.jsonl", "output": "gone.parquet", "batch_size": 20, "verify": False}})
+            await c.call_tool("anonymize_dataset", {
+                "source": "dev.jsonl", "output": "gone.parquet", "batch_size": 20, "verify": False})
         return None
     _call(_server(tmp_path), mode, steps)
     deadline = time.monotonic() + 60

@@ -39,18 +39,18 @@ async def _workflow(client: Client, progress: list[str] | None = None) -> list:
 
     async def call(name, args):
         return await client.call_tool(name, args, progress_callback=on_progress)
-    results = [await call("scan_dataset", {"request": {"source": "people.jsonl"}})]
-    results.append(await call("anonymize_dataset", {"request": {
-        "source": "people.jsonl", "output": "anon.jsonl", "overwrite": True}}))
-    results.append(await call("scan_dataset", {"request": {"source": "anon.jsonl"}}))
-    results.append(await call("write_model_card_privacy_section", {"request": {
+    results = [await call("scan_dataset", {"source": "people.jsonl"})]
+    results.append(await call("anonymize_dataset", {
+        "source": "people.jsonl", "output": "anon.jsonl", "overwrite": True}))
+    results.append(await call("scan_dataset", {"source": "anon.jsonl"}))
+    results.append(await call("write_model_card_privacy_section", {
         "card_path": "README.md", "scan_report_id": results[0].structured_content["scan"]["report_id"],
-        "anonymize_report_id": results[1].structured_content["anonymize"]["report_id"]}}))
-    results.append(await call("scan_dataset", {"request": {"source": "missing.csv"}}))  # failing call
-    results.append(await call("scan_dataset", {"request": {  # a validation error quoting a canary
-        "source": "people.jsonl", "columns": "Marisol Quintanilla", "max_rows": "Thaddeus Okonkwo"}}))
-    results.append(await call("anonymize_dataset", {"request": {  # the workflow refuses a canary column name
-        "source": "people.jsonl", "output": "x.jsonl", "columns": ["Marisol Quintanilla"]}}))
+        "anonymize_report_id": results[1].structured_content["anonymize"]["report_id"]}))
+    results.append(await call("scan_dataset", {"source": "missing.csv"}))  # failing call
+    results.append(await call("scan_dataset", {  # a validation error quoting a canary
+        "source": "people.jsonl", "columns": "Marisol Quintanilla", "max_rows": "Thaddeus Okonkwo"}))
+    results.append(await call("anonymize_dataset", {  # the workflow refuses a canary column name
+        "source": "people.jsonl", "output": "x.jsonl", "columns": ["Marisol Quintanilla"]}))
     return results
 
 
@@ -156,7 +156,7 @@ def test_sse_transport_with_token(root):
         async def go():
             headers = {"Authorization": f"Bearer {TOKEN}"}
             async with Client(sse_client(f"http://127.0.0.1:{server.port}/sse", headers=headers)) as client:
-                return await client.call_tool("scan_dataset", {"request": {"source": "people.jsonl"}})
+                return await client.call_tool("scan_dataset", {"source": "people.jsonl"})
         result = anyio.run(go)
         refused = httpx2.get(f"http://127.0.0.1:{server.port}/sse", timeout=5)
     finally:

@@ -45,8 +45,8 @@ class CardResult(BaseModel):
 class PushRequest(BaseModel):
     """Publish a local dataset file or folder, with its card, to a PRIVATE Hub dataset repo."""
 
-    source: str = Field(description="A data file (uploaded as data/<name>) or a folder (uploaded as is, minus "
-                                    "hidden, temporary and key files).")
+    source: str = Field(description="A data file (uploaded as data/<name>) or a folder (its dataset files are "
+                                    "uploaded; other files only when named in include).")
     repo_id: str = Field(description="Target dataset repo 'namespace/name'; created private if missing.")
     card_path: str | None = Field(None, description="Card to upload as README.md (default: the folder's README.md, "
                                                     "or a generated one). Never modified: a copy gets the section.")
@@ -60,6 +60,9 @@ class PushRequest(BaseModel):
     differential_privacy: bool | None = Field(None, description="Recorded in the card (None: not stated).")
     differential_privacy_details: str | None = Field(None, max_length=500)
     commit_message: str | None = Field(None, max_length=200)
+    include: list[str] = Field(default_factory=list, description="Files of a pushed folder that are not dataset files "
+                               "but should go up too (e.g. LICENSE), relative to the folder; each is scanned. Canary, "
+                               "key and env files never go up.")
     confirm: bool = Field(False, description="Without it nothing is uploaded: a preview is returned to show the "
                                              "user first.")
 
@@ -90,10 +93,14 @@ class PushResult(BaseModel):
     repo_id: str
     repo_url: str
     uploaded: bool = Field(description="True only when files were committed to the Hub.")
-    repo_existed: bool
-    visibility_before: Literal["private", "public", "missing"]
+    repo_existed: bool | None = Field(description="None when a preview could not check the repo (see hub_note).")
+    visibility_before: Literal["private", "public", "missing", "unknown"]
+    hub_note: str = Field("", description="Why a preview did not check the repo (no token, offline).")
     files: list[PushFile]
-    excluded: list[str] = Field(default_factory=list, description="Files skipped (hidden, temporary, key files).")
+    excluded: list[str] = Field(default_factory=list, description="Files never uploaded (hidden, temporary, key, "
+                                                                  "env and canary files).")
+    not_included: list[str] = Field(default_factory=list, description="Files of the folder that are not part of the "
+                                                                      "dataset and not named in include.")
     rows: int = Field(description="Rows in the data files.")
     findings: list[PushFinding] = Field(default_factory=list)
     residual_risk: RiskLevel

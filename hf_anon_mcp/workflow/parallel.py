@@ -45,9 +45,27 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, num_proc: int = 1,
             while pending:
                 _check(cancel)
                 yield pending.popleft().result()
-        finally:
+        except BaseException:
+            # Cancelled, interrupted, failed, or the consumer stopped (GeneratorExit): nobody wants the batches in
+            # flight, so the workers end now instead of finishing them (the pool's exit would wait for them).
             for fut in pending:
                 fut.cancel()
+            terminate_workers(pool)
+            raise
+
+
+def terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's worker processes at once (Python 3.14 has `ProcessPoolExecutor.terminate_workers`)."""
+    if hasattr(pool, "terminate_workers"):  # pragma: no cover - Python 3.14+
+        pool.terminate_workers()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # read before shutdown clears it
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(5)
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -3,7 +3,12 @@
 Order matters for safety: check the token and the target first (cheap refusals), then scan every file that would
 go up, write the card's privacy section into a staged copy of the card, scan that too, and only with
 `confirm=True` create the repo private / upload exactly the scanned files / read the visibility back. Without
-`confirm` nothing leaves the machine: the result is a preview an agent shows the user.
+`confirm` nothing leaves the machine: the result is a preview an agent shows the user, and it needs neither a
+token nor the network (with a token and the Hub reachable it also reads the target repo's visibility).
+
+What goes up from a folder is the dataset: data files, the files `save_to_disk` writes, the card and
+`.gitattributes`. Any other file goes up only when the caller names it in `include`; key files, env files,
+temporaries and the leak audit's canary files (`*.canaries.json`) never do.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ import fnmatch
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 from hf_anon_mcp.engine.detect import find_in_texts
 from hf_anon_mcp.engine.entities import is_secret, risk_of
-from hf_anon_mcp.errors import InputError, UnsafePushError
-from hf_anon_mcp.hub.client import HubClient, validate_repo_id
+from hf_anon_mcp.errors import AccessError, InputError, OfflineError, UnsafePushError, field
+from hf_anon_mcp.hub.client import HubClient, RepoState, validate_repo_id
 from hf_anon_mcp.hub.models import CardRequest, PushFile, PushFinding, PushRequest, PushResult
 from hf_anon_mcp.models import AnonymizeReport, ColumnReport, EntityStat, RiskLevel, ScanReport, ScanRequest
 from hf_anon_mcp.workflow.card import END, START, write_card_section
@@ -28,7 +34,8 @@ log = logging.getLogger("hf_anon_mcp.push")
 
 # Never uploaded, whatever the caller says: keys and env files, temporaries, hidden files and folders.
 EXCLUDED = ("*.key", "*.surrogate-key", "*.pem", ".env", ".env.*", "*.tmp", "*.temp", "*.swp", "*~", ".hfanon-*",
-            "*.pyc", "__pycache__", ".*")
+            "*.pyc", "__pycache__", ".*", "*.canaries.json", "*.canaries.jsonl")
+CANARIES = ("*.canaries.json", "*.canaries.jsonl")  # the leak audit's planted secrets: uploading them spoils it
 DATA_SUFFIXES = {".parquet", ".csv", ".jsonl", ".json"}
 SAVED_MARKERS = ("dataset_info.json", "dataset_dict.json", "state.json")
 # Operators whose output is realistic fake data: the pre-upload scan finds it again, by design.
@@ -43,10 +50,11 @@ class _Plan:
     files: dict[str, Path]
     kinds: dict[str, str]
     excluded: list[str]
+    not_included: list[str] = dataclass_field(default_factory=list)
     saved_folder: Path | None = None
     card_source: Path | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    scanned: dict[str, bool] = field(default_factory=dict)
+    rows: dict[str, int] = dataclass_field(default_factory=dict)
+    scanned: dict[str, bool] = dataclass_field(default_factory=dict)
 
 
 def push_private(request: PushRequest) -> PushResult:
@@ -62,13 +70,13 @@ def push_private(request: PushRequest) -> PushResult:
     repo_id = validate_repo_id(request.repo_id)
     plan = _plan(request)
     anon = _anonymize_report(request.anonymize_report_path)
-    hub = HubClient()
-    hub.check_can_write(repo_id.split("/")[0])
-    state = hub.repo_state(repo_id)
-    visibility = "missing" if not state.exists else ("private" if state.private else "public")
+    hub, state, hub_note = _target(repo_id, request.confirm)
+    visibility = "unknown" if state is None else "missing" if not state.exists else (
+        "private" if state.private else "public")
     blocking: list[str] = []
     if visibility == "public" and not request.make_private:
-        blocking.append(f"repo {repo_id} exists and is PUBLIC: pass make_private to make it private first")
+        blocking.append(f"repo {repo_id} exists and is PUBLIC: pass {field('make_private', True)} to make it "
+                        "private first")
         if request.confirm:
             raise UnsafePushError(f"refusing to push: {blocking[0]}")
 
@@ -97,8 +105,9 @@ def push_private(request: PushRequest) -> PushResult:
         overridable = [b for b in blocking if not b.startswith(f"repo {repo_id}")]
         refused = [b for b in blocking if b not in overridable or not request.allow_residual_pii]
         result = PushResult(
-            repo_id=repo_id, repo_url=state.url, uploaded=False, repo_existed=state.exists,
-            visibility_before=visibility, files=_files(plan), excluded=plan.excluded,
+            repo_id=repo_id, repo_url=state.url if state else _repo_url(repo_id), uploaded=False,
+            repo_existed=state.exists if state else None, visibility_before=visibility, hub_note=hub_note,
+            files=_files(plan), excluded=plan.excluded, not_included=plan.not_included,
             rows=sum(plan.rows.values()), findings=findings, residual_risk=residual, blocking=blocking,
             actions=_actions(repo_id, visibility, request, plan, refused),
             allow_residual_pii=request.allow_residual_pii,
@@ -109,10 +118,39 @@ def push_private(request: PushRequest) -> PushResult:
             return result
         if refused:
             raise UnsafePushError("refusing to push: " + "; ".join(refused),
-                                  hint="anonymize first, or pass allow_residual_pii if the user decided so")
+                                  hint=f"anonymize first, or pass {field('allow_residual_pii', True)} if the user "
+                                       "decided so")
         return _upload(hub, request, plan, state, result)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _target(repo_id: str, confirm: bool) -> tuple[HubClient | None, RepoState | None, str]:
+    """The Hub client and the target repo's state. A confirmed push needs both (no token or no network is an error);
+    a preview reads them only when it can (a token, the Hub reachable) and says why when it could not."""
+    if confirm:
+        hub = HubClient()
+        hub.check_can_write(repo_id.split("/")[0])
+        return hub, hub.repo_state(repo_id), ""
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():
+        return None, None, "offline mode (HF_HUB_OFFLINE): the repo was not checked; the push will check it"
+    try:
+        hub = HubClient()
+    except AccessError:
+        return None, None, "no Hugging Face token: the repo was not checked; the push will need HF_TOKEN"
+    try:
+        hub.check_can_write(repo_id.split("/")[0])
+        return hub, hub.repo_state(repo_id), ""
+    except OfflineError as err:
+        return None, None, f"{err}: the repo was not checked; the push will check it"
+
+
+def _repo_url(repo_id: str) -> str:
+    from huggingface_hub import constants
+
+    return f"{constants.ENDPOINT.rstrip('/')}/datasets/{repo_id}"
 
 
 def _upload(hub: HubClient, request: PushRequest, plan: _Plan, state, result: PushResult) -> PushResult:
@@ -148,15 +186,19 @@ def _plan(request: PushRequest) -> _Plan:
     if card_source is not None and not card_source.is_file():
         raise InputError(f"card not found: {request.card_path}")
     if src.is_file():
+        if _is_canary(src.name):
+            raise InputError(f"refusing to push a canary file: {src.name} (the leak audit's planted secrets)")
         if _excluded(src.name):
             raise InputError(f"refusing to push a key, env or temporary file: {src.name}")
         if src.suffix.lower() not in DATA_SUFFIXES:
             raise InputError(f"not a data file: {src.name}", hint="push a .parquet/.jsonl/.csv file or a folder")
         name = f"data/{src.name}"
         return _Plan({name: src}, {name: "data"}, [], card_source=card_source)
+    named = _named(src, request.include)
     files: dict[str, Path] = {}
     kinds: dict[str, str] = {}
     excluded: list[str] = []
+    not_included: list[str] = []
     saved = any((src / m).is_file() for m in SAVED_MARKERS)
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src).as_posix()
@@ -169,13 +211,42 @@ def _plan(request: PushRequest) -> _Plan:
         if rel == "README.md":
             card_source = card_source or path
             continue
-        files[rel] = path
         suffix = path.suffix.lower()
+        if saved:
+            dataset_file = suffix == ".arrow" or rel in SAVED_MARKERS or path.name in SAVED_MARKERS
+        else:
+            dataset_file = suffix in DATA_SUFFIXES
+        if not dataset_file and rel != ".gitattributes" and rel not in named:
+            not_included.append(rel)
+            continue
+        files[rel] = path
         kinds[rel] = "data" if (suffix == ".arrow" and saved) or (suffix in DATA_SUFFIXES and not saved
                                                                  and rel not in SAVED_MARKERS) else "text"
     if not files:
-        raise InputError(f"no files to push in folder: {src.name}")
-    return _Plan(files, kinds, excluded, saved_folder=src if saved else None, card_source=card_source)
+        raise InputError(f"no dataset files to push in folder: {src.name}",
+                         hint=f"name other files in {field('include')}" if not_included else None)
+    return _Plan(files, kinds, excluded, not_included, saved_folder=src if saved else None, card_source=card_source)
+
+
+def _named(folder: Path, include: list[str]) -> set[str]:
+    """The caller's extra files, as paths relative to the folder; each must exist inside it and be uploadable."""
+    named = set()
+    for item in include:
+        path = (folder / item).resolve()
+        if folder.resolve() not in path.parents or not path.is_file():
+            raise InputError(f"{field('include')} names no file inside the pushed folder: {Path(item).name}")
+        rel = path.relative_to(folder.resolve()).as_posix()
+        if _is_canary(path.name):
+            raise InputError(f"refusing to push a canary file, even when named: {rel} (the leak audit's planted "
+                             "secrets)")
+        if any(_excluded(part) for part in Path(rel).parts):
+            raise InputError(f"refusing to push a key, env, hidden or temporary file, even when named: {rel}")
+        named.add(rel)
+    return named
+
+
+def _is_canary(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, pat) for pat in CANARIES)
 
 
 def _excluded(name: str) -> bool:
@@ -193,14 +264,16 @@ def _actions(repo_id: str, visibility: str, request: PushRequest, plan: _Plan, r
         return ["refuse the push (nothing is uploaded): " + "; ".join(refused)]
     out = {"missing": [f"create private dataset repo {repo_id}"],
            "public": [f"make existing public repo {repo_id} private"],
-           "private": [f"update existing private repo {repo_id} with a new commit"]}[visibility]
+           "private": [f"update existing private repo {repo_id} with a new commit"],
+           "unknown": [f"check {repo_id} with the token: create it private if missing, refuse it if public (unless "
+                       f"{field('make_private', True)})"]}[visibility]
     out.append(f"upload {len(plan.files)} file(s) ({sum(plan.rows.values())} rows) including README.md with its "
                "privacy section")
     if request.allow_residual_pii:
         out.append("publish although high-risk findings remain (allow_residual_pii; recorded in the card)")
     out.append("read the visibility back and fail if the repo is not private")
     if not request.confirm:
-        out.append("nothing has been uploaded: call again with confirm=true to do this")
+        out.append(f"nothing has been uploaded: call again with {field('confirm', True)} to do this")
     return out
 
 
