@@ -157,8 +157,10 @@ def _output_prop(prop: dict, defs: dict) -> dict:
     return out
 
 
-def _fields_note(model_schema: dict) -> str:
-    return "Fields: " + ", ".join(model_schema.get("properties", {})) + "."
+def _fields_note(model_schema: dict, shown: int = 8) -> str:
+    """The first fields of a nested result, by name: enough for an agent to find its way, small enough to repeat."""
+    names = list(model_schema.get("properties", {}))
+    return "Fields: " + ", ".join(names[:shown]) + (", ..." if len(names) > shown else ".")
 
 
 def _deref(prop: dict, defs: dict) -> dict:

@@ -12,11 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 Profile = Literal["fast", "balanced", "thorough"]
-PROFILE_DESCRIPTION = (
-    "How hard to look. 'fast': patterns, checksums and secrets only, no NER (several times faster; cannot find "
-    "names, places, organisations, dates). 'balanced' (default): + spaCy NER and our name/address rules. "
-    "'thorough': balanced + a second, independent model (Rampart ONNX token classifier; needs the extra "
-    "hf-anon-mcp[thorough]), about half the speed of balanced, catches more lower-case and informal names.")
+PROFILE_DESCRIPTION = "fast (no names), balanced (+ spaCy NER) or thorough (+ Rampart ONNX model)."
 
 
 class RiskLevel(str, Enum):
@@ -144,8 +140,7 @@ class Progress(BaseModel):
 class ScanRequest(BaseModel):
     """What to scan and how; shared by the CLI, the MCP tool and library callers."""
 
-    source: str = Field(description="A .csv/.json/.jsonl/.parquet file, a folder (data files or save_to_disk), "
-                                    "or a Hub dataset repo id 'user/name'.")
+    source: str = Field(description="A .csv/.json/.jsonl/.parquet file, a folder, or a Hub dataset id 'user/name'.")
     columns: list[str] | None = Field(None, description="Text columns to scan; default: every column holding text.")
     config_name: str | None = Field(None, description="Hub dataset config (subset).")
     split: str | None = Field(None, description="Split to read (default 'train').")
@@ -189,37 +184,28 @@ class AnonymizeRequest(BaseModel):
     """What to anonymize, where to write it and how; shared by the CLI, the MCP tool and library callers."""
 
     source: str = Field(description="Same sources as scan: a file, a folder, or a Hub dataset repo id.")
-    output: str = Field(description="Output path: .parquet (default format), .jsonl, .csv, or a folder "
-                                    "(written with save_to_disk). Must differ from the source.")
+    output: str = Field(description="Output path: .parquet, .jsonl, .csv or a folder (save_to_disk).")
     columns: list[str] | None = Field(None, description="Text columns to anonymize; default: all text columns.")
     config_name: str | None = None
     split: str | None = None
-    operator: str | None = Field(None, description="Default operator: placeholder, numbered, redact, mask, hash, "
-                                                   "encrypt or surrogate (overrides the policy's default).")
-    policy: str | dict | None = Field(None, description="'default' (direct identifiers, dates of birth and secrets "
-                                       "replaced; places, organisations, dates kept), 'strict' (quasi-identifiers "
-                                       "replaced too), or an AnonymizationPolicy document (JSON object).")
+    operator: str | None = Field(None, description="placeholder, numbered, redact, mask, hash, encrypt or surrogate.")
+    policy: str | dict | None = Field(None, description="'default' (direct ids, birth dates, secrets), 'strict' "
+                                       "(+ places, orgs, dates) or a policy object.")
     policy_file: str | None = Field(None, description="Path of a JSON/YAML policy file.")
-    entities: list[str] | None = Field(None, description="Replace only these entity types (secrets are replaced "
-                                                         "whatever this says).")
+    entities: list[str] | None = Field(None, description="Replace only these types (secrets always).")
     profile: Profile = Field("balanced", description=PROFILE_DESCRIPTION)
     patterns_only: bool = Field(False, description="Deprecated alias of profile='fast'.",
                                 json_schema_extra={"deprecated": True})
     overwrite: bool = Field(False, description="Replace an existing output.")
     verify: Literal["sample", "full", "off"] = Field(
-        "sample", description="sample: propagation and structure checks on every row plus the independent detector "
-                              "on a random sample (default); full: both detectors on every row; off: no checks.")
+        "sample", description="sample (second detector on a sample), full or off.")
     max_rows: int | None = Field(None, ge=1)
-    num_proc: int | None = Field(None, ge=1, le=64, description="Worker processes; default: from the input size.")
+    num_proc: int | None = Field(None, ge=1, le=64, description="Worker processes (default: by size).")
     batch_size: int = Field(256, ge=1, le=100_000)
-    include_raw_terms: bool = Field(False, description="List kept frequent terms by name in the report.")
-    plant_canaries: int = Field(0, ge=0, le=1000, description="Plant this many synthetic secret records (canaries) "
-                                "in the output, to audit the fine-tuned model later (audit_finetune); their values "
-                                "go to OUTPUT.canaries.json beside the output, never into any report.")
-    canary_repetitions: list[int] = Field(default_factory=lambda: [1, 4, 16],
-                                          description="How many times each canary is planted, in turn.")
-    canary_column: str | None = Field(None, description="Text column for the canaries (default: the first free-text "
-                                                        "column).")
+    include_raw_terms: bool = Field(False, description="Name kept frequent terms.")
+    plant_canaries: int = Field(0, ge=0, le=1000, description="Canaries to plant, for audit_finetune.")
+    canary_repetitions: list[int] = Field(default_factory=lambda: [1, 4, 16], description="Copies per canary.")
+    canary_column: str | None = Field(None, description="Column for canaries.")
 
     @field_validator("verify", mode="before")
     @classmethod

@@ -66,6 +66,11 @@ class AnonymizeSummary(BaseModel):
     rows_per_s: float
     detection: str = Field(description="The profile and the detectors that ran; says so when names were not "
                                        "detected.")
+    column_types: dict[str, str] = Field(default_factory=dict, description="Column -> what the decide pass made "
+                                         "of it (identifier, structured_pii ENTITY, free_text, categorical, ...).")
+    kept_frequent_terms: int = Field(0, description="Detected names kept as the dataset's own vocabulary.")
+    propagated: int = Field(0, description="Occurrences replaced because the value was found elsewhere.")
+    canaries_planted: int = 0
     truncated: bool = False
 
 
@@ -73,7 +78,7 @@ class JobView(BaseModel):
     """A long tool call: finished (`status` done, with its summary) or still running (follow `job_id`)."""
 
     job_id: str
-    kind: Literal["scan", "anonymize", "push"]
+    kind: Literal["scan", "anonymize", "push", "audit"]
     status: Literal["running", "done", "failed", "cancelled"]
     done: int = Field(description="Rows processed so far.")
     total: int | None = Field(None, description="Rows expected, when known.")
@@ -82,6 +87,7 @@ class JobView(BaseModel):
     scan: ScanSummary | None = Field(None, description="A finished scan.")
     anonymize: AnonymizeSummary | None = Field(None, description="A finished anonymization.")
     push: PushResult | None = Field(None, description="A push preview (uploaded false) or its outcome.")
+    audit: dict | None = Field(None, description="A finished leak audit (canaries by id only).")
 
 
 def _columns(columns: list[ColumnReport], samples: bool) -> tuple[list[ColumnSummary], bool]:
@@ -128,6 +134,10 @@ def summarize_anonymize(report: AnonymizeReport) -> AnonymizeSummary:
         surrogate_key_source=report.surrogate_key_source, residual_risk=report.residual_risk, residual=residual,
         residual_note=report.residual_note, rows_per_s=report.rows_per_s,
         detection=detector_header(report.detector), truncated=len(report.columns_anonymized) > MAX_COLUMNS,
+        column_types={d.column: d.kind + (f" {d.entity}" if d.entity else "")
+                      for d in report.column_decisions[:MAX_COLUMNS]},
+        kept_frequent_terms=len(report.kept_frequent_terms), propagated=sum(p.count for p in report.propagated),
+        canaries_planted=report.canaries_planted,
     )
 
 
@@ -148,7 +158,7 @@ def markdown(view: JobView) -> str:
         replaced = ", ".join(f"{k} {v}" for k, v in list(a.replaced.items())[:8]) or "nothing"
         return (f"**Anonymized** {a.rows_out:,} rows to `{a.output_path}` ({a.output_format}). Replaced: {replaced}.\n"
                 f"Detection: {a.detection}.\n"
-                f"Verification re-scan: residual risk **{a.residual_risk.value}** ({a.residual_note}).\n"
+                f"Verification: residual risk **{a.residual_risk.value}** ({a.residual_note}).\n"
                 f"Full report: {a.report_uri}")
     if view.push:
         p = view.push
@@ -157,4 +167,6 @@ def markdown(view: JobView) -> str:
                  f"**{p.residual_risk.value}**.", *[f"- blocked: {b}" for b in p.blocking],
                  *[f"- {a}" for a in p.actions[:6]]]
         return "\n".join(lines)
+    if view.audit:
+        return f"**Leak audit** of the fine-tuned model: {view.audit.get('verdict', '')}"
     return f"{view.kind} done"

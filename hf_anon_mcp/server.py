@@ -30,6 +30,7 @@ from hf_anon_mcp.flat_tools import flat_tool, lean, tool_model, unknown_field_me
 from hf_anon_mcp.headers import planned_header
 from hf_anon_mcp.hub.models import CardRequest, CardResult, PushRequest, PushResult
 from hf_anon_mcp.jobs import Job, JobRegistry
+from hf_anon_mcp.audit.models import AuditRequest
 from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
 from hf_anon_mcp.paths import guard, normalize_roots_env
 from hf_anon_mcp.reports import ReportStore
@@ -50,6 +51,8 @@ output=...). Work in this order:
 Results hold counts and masked samples only; full reports are resources at report://{id}. A call that runs longer
 than the wait returns a job_id: follow it with get_job, stop it with cancel_job. Paths must be inside the server's
 allowed roots. Never ask the user to paste tokens: the server reads HF_TOKEN itself.
+After fine-tuning on data anonymized with plant_canaries: audit_finetune(model, canaries) checks the model
+for leaks; add its figures to the model card.
 """
 
 NEXT_STEP = {
@@ -165,6 +168,11 @@ class Face:
             view.anonymize = summarize_anonymize(job.result)
             view.next_step = ("Next: write_model_card_privacy_section with both report ids, then push_private "
                               "(preview first).")
+        elif job.kind == "audit":
+            self.store.save(job.result)
+            view.audit = job.result.model_dump(mode="json")
+            view.next_step = (("Do not publish this model as is. " if job.result.leak else "")
+                              + f"Add the figures to the model card (audit report {job.result.report_id}).")
         else:
             view.push, cut = cap_push(job.result)
             view.next_step = ("Show this preview to the user; push again with confirm=true only if they agree."
@@ -195,6 +203,19 @@ class Face:
         return await self.run_job(
             "anonymize", lambda progress, cancel: anonymize(request, progress=progress, cancel=cancel), ctx,
             planned_header(request))
+
+    async def audit(self, request: BaseModel, ctx: Context) -> CallToolResult:
+        from hf_anon_mcp.audit.run import audit_finetune
+
+        def opt(value):
+            return None if value is None else self.source(value)  # Hub ids pass, paths are guarded
+
+        request = request.model_copy(update={
+            "model": self.source(request.model), "base_model": opt(request.base_model),
+            "canaries": self.path(request.canaries), "members": opt(request.members),
+            "non_members": opt(request.non_members), "original": opt(request.original)})
+        return await self.run_job(
+            "audit", lambda progress, cancel: audit_finetune(request, progress=progress, cancel=cancel), ctx)
 
     def card(self, request: BaseModel) -> CallToolResult:
         from hf_anon_mcp.workflow.card import write_card_section
@@ -344,7 +365,7 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempo
 
 
 def build_tools(face: Face) -> list[Tool]:
-    """The six tools; the four workflow tools take their request model's fields as flat arguments."""
+    """The seven tools; the five workflow tools take their request model's fields as flat arguments."""
     def safe(method):
         async def body(request, ctx):
             return await _safe(method, request, ctx)
@@ -380,11 +401,10 @@ def build_tools(face: Face) -> list[Tool]:
                   annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                               open_world_hint=False),
                   description=(
-                      "Call after scan_dataset to write a NEW anonymized dataset at output (the source is never "
-                      "modified; an existing output only with overwrite=true). Replaces PII per operator or policy "
-                      "(policy keys: default_operator, entity_operators {TYPE: operator}, columns {name: drop|keep|"
-                      "{action: entity, entity: TYPE}}, allow_list, deny_list, entities, score_threshold), then "
-                      "re-scans the output. Returns spans replaced per type, residual_risk and report_id; a long run "
+                      "Call after scan_dataset to write a NEW anonymized copy at output (source never modified). "
+                      "Keeps id/label/timestamp columns, replaces every cell of name/email/phone columns, keeps the "
+                      "dataset's own vocabulary, replaces a found value everywhere, checks a sample with a second "
+                      "detector. Returns replacements per type, column types, the verdict and report_id; a long run "
                       "returns a job_id (get_job).")),
         flat_tool(CardInput, card_body, name="write_model_card_privacy_section", output=CardResult,
                   descriptions=notes, title="Write the privacy section of a dataset or model card",
@@ -407,6 +427,13 @@ def build_tools(face: Face) -> list[Tool]:
                       "files, reads the privacy back. Refuses secrets or high-risk PII (unless "
                       "allow_residual_pii=true), canary files, and files outside the dataset unless named in "
                       "include.")),
+        flat_tool(AuditRequest, safe(face.audit), name="audit_finetune", output=JobView, descriptions=notes,
+                  title="Audit a fine-tuned model for leaks",
+                  annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                                              open_world_hint=True),
+                  description=(
+                      "Call after fine-tuning on data anonymized with plant_canaries. Reads only. Returns canary "
+                      "exposure (ids only), membership AUC, extraction counts and a verdict; a long run returns a job_id (get_job).")),
         lean(Tool.from_function(get_job, title="Follow a long job", annotations=_READ_ONLY, description=(
             "Call with the job_id of a result whose status is 'running'. Waits a bounded time with progress, then "
             "returns the job: still running, or done with the same summary the first call would have given."))),

@@ -48,7 +48,8 @@ def test_tools_are_listed_with_schemas_and_annotations(root, mode):
     tools, instructions = _call(_server(root), mode, steps)
     by_name = {t.name: t for t in tools}
     assert set(by_name) == {"scan_dataset", "anonymize_dataset", "write_model_card_privacy_section", "push_private",
-                            "get_job", "cancel_job"}
+                            "audit_finetune", "get_job", "cancel_job"}
+    assert by_name["audit_finetune"].annotations.read_only_hint is True
     scan = by_name["scan_dataset"]
     assert scan.annotations.read_only_hint is True and scan.annotations.idempotent_hint is True
     anon = by_name["anonymize_dataset"].annotations
@@ -81,8 +82,11 @@ def test_tools_list_is_lean_and_arguments_are_the_request_models_fields(root):
     size = len(json.dumps(listed, separators=(",", ":")).encode())
     assert size <= 20_000, size
     by_name = {t.name: t for t in tools}
+    from hf_anon_mcp.audit.models import AuditRequest
+
     for name, model in [("scan_dataset", ScanRequest), ("anonymize_dataset", AnonymizeRequest),
-                        ("write_model_card_privacy_section", CardInput), ("push_private", PushInput)]:
+                        ("write_model_card_privacy_section", CardInput), ("push_private", PushInput),
+                        ("audit_finetune", AuditRequest)]:
         schema = by_name[name].input_schema
         assert set(schema["properties"]) == set(model.model_fields), name
         assert schema["additionalProperties"] is False and "$defs" not in json.dumps(schema)

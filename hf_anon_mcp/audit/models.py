@@ -17,41 +17,29 @@ class AuditRequest(BaseModel):
     """Which fine-tuned model to audit, against which canaries and data; shared by the CLI, the MCP tool and
     library callers."""
 
-    model: str = Field(description="The fine-tuned model: a local folder (save_pretrained) or a Hub repo id.",
+    model: str = Field(description="Fine-tuned model: a folder or a Hub repo id.",
                        min_length=1, max_length=4096)
-    canaries: str = Field(description="The OUT.canaries.json written when the canaries were planted.",
+    canaries: str = Field(description="OUTPUT.canaries.json from anonymize.",
                           min_length=1, max_length=4096)
-    base_model: str | None = Field(None, description="The model the fine-tune started from (folder or repo id): "
-                                   "the reference of the membership test and the control of the extraction test.",
+    base_model: str | None = Field(None, description="The model it was fine-tuned from (reference).",
                                    max_length=4096)
-    members: str | None = Field(None, description="Rows the model was trained on (a data file), for membership "
-                                "inference; needs non_members too.", max_length=4096)
-    non_members: str | None = Field(None, description="Rows of the same kind it was NOT trained on (held out).",
+    members: str | None = Field(None, description="Training rows (a data file), for membership.", max_length=4096)
+    non_members: str | None = Field(None, description="Held-out rows of the same kind.",
                                     max_length=4096)
-    original: str | None = Field(None, description="The data before anonymization: PII found in it that the model "
-                                 "now writes is reported (masked).", max_length=4096)
-    text_column: str | None = Field(None, description="Column holding the text in members/non_members/original "
-                                    "(default: the canary file's column, else every text column).", max_length=200)
-    candidates: int = Field(1000, ge=20, le=1_000_000, description="K random values of the canary format each "
-                            "canary is ranked against; exposure can show at most log2(K+1) bits.")
-    max_rows: int = Field(250, ge=1, le=1_000_000, description="Rows read from each of members, non_members and "
-                          "original.")
-    max_length: int = Field(128, ge=8, le=8192, description="Tokens per row scored in the membership test.")
-    max_new_tokens: int = Field(32, ge=4, le=1024, description="Tokens generated per prompt in the extraction test.")
-    samples: int = Field(32, ge=0, le=10_000, description="Sampled continuations of the canary prompt, and sampled "
-                         "free generations scanned for PII.")
-    max_original_values: int = Field(200, ge=0, le=100_000, description="Distinct PII values of the original file "
-                                     "probed with their own context as the prompt.")
+    original: str | None = Field(None, description="Data before anonymization: its PII emitted is reported.", max_length=4096)
+    text_column: str | None = Field(None, description="Text column of those files (default: canary file's).", max_length=200)
+    candidates: int = Field(1000, ge=20, le=1_000_000, description="K random candidates each canary is ranked against.")
+    max_rows: int = Field(250, ge=1, le=1_000_000, description="Rows read per data file.")
+    max_length: int = Field(128, ge=8, le=8192, description="Tokens scored per row.")
+    max_new_tokens: int = Field(32, ge=4, le=1024, description="Tokens generated per prompt.")
+    samples: int = Field(32, ge=0, le=10_000, description="Sampled generations per probe.")
+    max_original_values: int = Field(200, ge=0, le=100_000, description="Original PII values probed.")
     batch_size: int = Field(16, ge=1, le=4096, description="Sequences per forward pass.")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
-                        description="'auto': a GPU when present, else the CPU.")
-    threads: int | None = Field(None, ge=1, le=256, description="CPU threads for torch (default: torch's own "
-                                "choice). On a busy machine 1 can be much faster than oversubscribed threads.")
-    profile: Profile = Field("balanced", description="Detector profile for the original data and the generations. "
-                             + PROFILE_DESCRIPTION)
-    patterns_only: bool = Field(False, description="Deprecated alias of profile='fast'.",
-                                json_schema_extra={"deprecated": True})
-    seed: int = Field(0, description="Seeds the candidates and the sampling, so a rerun gives the same figures.")
+                        description="auto: a GPU if any, else CPU.")
+    threads: int | None = Field(None, ge=1, le=256, description="CPU threads for torch.")
+    profile: Profile = Field("balanced", description=PROFILE_DESCRIPTION)
+    seed: int = Field(0, description="Seed of candidates and sampling.")
 
 
 class CanaryResult(BaseModel):

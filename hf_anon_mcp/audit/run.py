@@ -206,8 +206,7 @@ def _engine_config(request: AuditRequest):
     from hf_anon_mcp.engine.analyzer import EngineConfig
 
     settings = get_settings()
-    return EngineConfig(model_name=settings.spacy_model, patterns_only=request.patterns_only,
-                        profile=request.profile, language=settings.language, countries=tuple(settings.countries),
+    return EngineConfig(model_name=settings.spacy_model, profile=request.profile, language=settings.language, countries=tuple(settings.countries),
                         score_threshold=settings.score_threshold)
 
 

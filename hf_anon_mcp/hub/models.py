@@ -60,9 +60,8 @@ class PushRequest(BaseModel):
     differential_privacy: bool | None = Field(None, description="Recorded in the card (None: not stated).")
     differential_privacy_details: str | None = Field(None, max_length=500)
     commit_message: str | None = Field(None, max_length=200)
-    include: list[str] = Field(default_factory=list, description="Files of a pushed folder that are not dataset files "
-                               "but should go up too (e.g. LICENSE), relative to the folder; each is scanned. Canary, "
-                               "key and env files never go up.")
+    include: list[str] = Field(default_factory=list, description="Other files of the folder to upload too (e.g. "
+                               "LICENSE); scanned first. Never canary, key or env files.")
     confirm: bool = Field(False, description="Without it nothing is uploaded: a preview is returned to show the "
                                              "user first.")
 
