@@ -13,6 +13,7 @@ from presidio_analyzer import PatternRecognizer, RecognizerResult
 
 from hf_anon_mcp.engine.addresses import extend_addresses
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
+from hf_anon_mcp.engine.fastscan import fast_analyze
 from hf_anon_mcp.engine.names import extend_names
 from hf_anon_mcp.engine.postprocess import refine
 
@@ -39,6 +40,8 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
     through `nlp.pipe`, and only on texts with letters; each recognizer runs only on texts it could match.
     """
     with _lock(config):
+        if config.patterns_only:  # the fast profile: one compiled multi-pattern pass (engine.fastscan)
+            return fast_analyze(texts, config)
         return _analyze_texts(texts, config)
 
 
