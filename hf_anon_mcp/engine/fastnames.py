@@ -12,6 +12,7 @@ full names), `engine.names`' own function runs on the row.
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -46,11 +47,10 @@ def lowercase_names() -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def lowercase_database() -> hyperscan.Database:
     """Literal ` name ` patterns over the blanked copy: only whole words hit."""
+    from hf_anon_mcp.engine.fastscan import compiled_database
+
     names = lowercase_names()
-    database = hyperscan.Database()
-    database.compile(expressions=[f" {n} ".encode() for n in names], ids=list(range(len(names))),
-                     flags=[0] * len(names), literal=True)
-    return database
+    return compiled_database([f" {n} ".encode() for n in names], [0] * len(names), literal=True)
 
 
 def lowercase_hits(texts: list[str], separator: str) -> dict[int, list[tuple[int, int]]]:
@@ -59,7 +59,10 @@ def lowercase_hits(texts: list[str], separator: str) -> dict[int, list[tuple[int
     data = (" " + blank).encode("utf-8", "surrogatepass")
     ascii_only = len(data) == len(blank) + 1
     ends: list[tuple[int, int]] = []
-    lowercase_database().scan(data, match_event_handler=lambda i, s, e, f, c: ends.append((e, i)))
+    from hf_anon_mcp.engine.fastscan import scratch_for
+
+    database = lowercase_database()
+    database.scan(data, match_event_handler=lambda i, s, e, f, c: ends.append((e, i)), scratch=scratch_for(database))
     if not ends:
         return {}
     names = lowercase_names()
@@ -68,8 +71,6 @@ def lowercase_hits(texts: list[str], separator: str) -> dict[int, list[tuple[int
         starts.append(pos)
         pos += len(t) + 1
     out: dict[int, list[tuple[int, int]]] = {}
-    import bisect
-
     for e, i in sorted(ends):
         # the literal is " name ": the name ends one byte before the hit, and the buffer has one leading space
         end_byte = e - 2

@@ -19,13 +19,16 @@ recognizers on every text, so nothing is silently dropped.
 
 from __future__ import annotations
 
-import bisect
+import hashlib
 import logging
+import os
+import platform
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import hyperscan
 import regex
@@ -116,10 +119,12 @@ Out = list  # of RecognizerResult
 
 @dataclass
 class Trigger:
-    """A Hyperscan expression; with `HS_FLAG_SOM_LEFTMOST` in `flags` its hits also say where the match starts."""
+    """A Hyperscan expression; with `HS_FLAG_SOM_LEFTMOST` in `flags` its hits also say where the match starts.
+    `fallback`: triggers to use instead if this one does not compile."""
 
     expression: str
     flags: int = _UTF8
+    fallback: list | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -497,7 +502,6 @@ def _hs_flags(flags: int) -> int:
     return hs
 
 
-@lru_cache(maxsize=None)
 def _compiles(expression: str, flags: int) -> bool:
     try:
         hyperscan.Database().compile(expressions=[expression.encode()], ids=[0], flags=[flags])
@@ -506,14 +510,20 @@ def _compiles(expression: str, flags: int) -> bool:
         return False
 
 
-def _rule_triggers(rule) -> list[Trigger]:
-    """A secret `_Rule`'s regex relaxed for Hyperscan, or its needles when that does not compile."""
-    relaxed = _relaxed(rule.regex.pattern)
-    flags = _hs_flags(rule.regex.flags)
-    if relaxed is not None and _compiles(relaxed, flags):
-        return [Trigger(relaxed, flags)]
+def _needle_triggers(rule) -> list[Trigger]:
     return [Trigger(re.escape(n), _UTF8) for n in rule.needles] + \
         [Trigger(re.escape(n), _UTF8 | _I) for n in rule.needles_ci] or [Trigger(".", _UTF8 | hyperscan.HS_FLAG_DOTALL)]
+
+
+def _rule_triggers(rule) -> list[Trigger]:
+    """A secret `_Rule`'s regex relaxed for Hyperscan (`get_scanner` falls back to its needles if it does not
+    compile)."""
+    relaxed = _relaxed(rule.regex.pattern)
+    if relaxed is None:
+        return _needle_triggers(rule)
+    trigger = Trigger(relaxed, _hs_flags(rule.regex.flags))
+    trigger.fallback = _needle_triggers(rule)
+    return [trigger]
 
 
 def _secret_rules(recognizer) -> list[Rule]:
@@ -563,7 +573,6 @@ class Scanner:
     database: hyperscan.Database
     names: fastnames.NameStep | None
     unmatched: list[EntityRecognizer] = field(default_factory=list)
-    _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         self.row_tests = [(i, r.also_when) for i, r in enumerate(self.rules) if r.also_when is not None]
@@ -583,10 +592,7 @@ class Scanner:
         return out
 
     def _scratch(self) -> hyperscan.Scratch:
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self.database)
-        return scratch
+        return scratch_for(self.database)
 
     def _scan_batch(self, texts: list[str]) -> list[list[RecognizerResult]]:
         buffer = _SEP.join(texts) + _SEP
@@ -792,17 +798,74 @@ def get_scanner(config: EngineConfig) -> Scanner:
                                         None))
         rules.extend(_name_inputs())
     expressions, flags, trigger_rule, trigger_som = [], [], [], []
+    try:
+        database = _database([t for rule in rules for t in rule.triggers])
+    except hyperscan.error:  # a relaxed secret regex Hyperscan cannot take: those rules fall back to their needles
+        for rule in rules:
+            rule.triggers = [f for t in rule.triggers
+                             for f in ([t] if t.fallback is None or _compiles(t.expression, t.flags) else t.fallback)]
+        database = _database([t for rule in rules for t in rule.triggers])
     for index, rule in enumerate(rules):
         for trigger in rule.triggers:
-            expressions.append(trigger.expression.encode())
-            flags.append(trigger.flags)
+            expressions.append(trigger.expression)
             trigger_rule.append(index)
             trigger_som.append(bool(trigger.flags & _SOM))
-    database = hyperscan.Database()
-    database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
     log.info("fast scanner ready: %d rules, %d triggers, %d recognizers without a trigger", len(rules),
              len(expressions), len(unmatched))
     return Scanner(config, everything, rules, trigger_rule, trigger_som, database, names, unmatched)
+
+
+def cache_dir() -> Path:
+    """Where compiled trigger databases are kept between runs (`HF_ANON_MCP_CACHE_DIR`, else the user cache)."""
+    configured = os.environ.get("HF_ANON_MCP_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hf-anon-mcp"
+
+
+def compiled_database(expressions: Sequence[bytes], flags: Sequence[int], literal: bool = False) -> hyperscan.Database:
+    """A Hyperscan block-mode database, loaded from the cache when the same expressions were compiled before.
+
+    Compiling the trigger database takes ~2 s and the lower-case first-name literals ~1 s, in every process that
+    scans (each worker); loading a serialized database takes milliseconds. The key is a hash of the expressions,
+    flags and Hyperscan version; the file is written to a temporary name and renamed, so readers never see half.
+    """
+    key = hashlib.sha256(repr((hyperscan.__version__, platform.machine(), literal, list(expressions),
+                               list(flags))).encode()).hexdigest()[:32]
+    path = cache_dir() / f"fastscan-{key}.hsdb"
+    try:
+        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+    except (OSError, hyperscan.error):
+        pass
+    database = hyperscan.Database()
+    database.compile(expressions=list(expressions), ids=list(range(len(expressions))), flags=list(flags),
+                     literal=literal)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(hyperscan.dumpb(database))
+        os.replace(tmp, path)
+    except OSError as err:  # a read-only home: compile each time
+        log.info("fast scan: cannot cache the trigger database (%s)", err.strerror)
+    return database
+
+
+_SCRATCH = threading.local()
+
+
+def scratch_for(database: hyperscan.Database) -> hyperscan.Scratch:
+    """Hyperscan's per-thread working memory for `database` (a scratch cannot serve two scans at once)."""
+    spaces = getattr(_SCRATCH, "spaces", None)
+    if spaces is None:
+        spaces = _SCRATCH.spaces = {}
+    scratch = spaces.get(id(database))
+    if scratch is None:
+        scratch = spaces[id(database)] = hyperscan.Scratch(database)
+    return scratch
+
+
+def _database(triggers: list[Trigger]) -> hyperscan.Database:
+    return compiled_database([t.expression.encode() for t in triggers], [t.flags for t in triggers])
 
 
 def fast_analyze(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
