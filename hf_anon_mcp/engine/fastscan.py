@@ -871,10 +871,14 @@ def _database(triggers: list[Trigger]) -> hyperscan.Database:
 def fast_analyze(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
     """Findings for each text, in input order, without overlapping spans: the fast profile's detector.
 
-    Repeated texts are scanned once; empty and blank texts have none.
+    Repeated texts are scanned once; empty and blank texts have none; long texts are scanned in overlapping
+    windows (`detect.windows`), as in the other profiles.
     """
-    unique = list(dict.fromkeys(t for t in texts if t and not t.isspace()))
+    from hf_anon_mcp.engine.detect import join_long, split_long
+
+    unique, long_texts = split_long(dict.fromkeys(t for t in texts if t and not t.isspace()))
     found = dict(zip(unique, get_scanner(config).scan(unique)))
+    join_long(found, long_texts)
     return [found.get(t, []) for t in texts]
 
 
