@@ -102,7 +102,8 @@ _cache: dict[tuple, list[Finding]] = {}
 def cached_find(texts: list[str], config: EngineConfig) -> list[list[Finding]]:
     """`find_in_texts` with a per-process memory of short texts already analyzed with this config: a value repeated
     across batches (or across calls in the MCP server) is detected once."""
-    engine = id(get_analyzer(config))  # a rebuilt analyzer (new settings, a test) must not reuse old findings
+    # a rebuilt analyzer (new settings, a test) must not reuse old findings
+    engine = 0 if config.patterns_only else id(get_analyzer(config))
     known = {t: _cache[(engine, config, t)] for t in texts
              if len(t) <= _CACHE_CHARS and (engine, config, t) in _cache}
     todo = list(dict.fromkeys(t for t in texts if t not in known))
@@ -121,7 +122,7 @@ class DetectWorker:
 
     def __init__(self, spec: DetectSpec):
         self.spec = spec
-        get_analyzer(spec.config)
+        warm(spec.config)
         self.hinted = {c for c in spec.columns if header_hint(c)}
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
@@ -182,6 +183,16 @@ class DetectWorker:
         out[FINDINGS] = [json.dumps(s, separators=(",", ":")) for s in stored]
         out[STATS] = [pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)] + [None] * (n - 1) if n else []
         return out
+
+
+def warm(config: EngineConfig) -> None:
+    """Load what the profile needs once per process: the compiled scanner (fast) or the analyzer (others)."""
+    if config.patterns_only:
+        from hf_anon_mcp.engine.fastscan import get_scanner
+
+        get_scanner(config)
+    else:
+        get_analyzer(config)
 
 
 def stored_findings(encoded: str | None) -> list[Stored]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import re
@@ -14,6 +14,7 @@ from presidio_analyzer import PatternRecognizer, RecognizerResult
 from hf_anon_mcp.engine.addresses import extend_addresses
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
 from hf_anon_mcp.engine.entities import is_direct
+from hf_anon_mcp.engine.fastscan import fast_analyze
 from hf_anon_mcp.engine.names import extend_names
 from hf_anon_mcp.engine.postprocess import refine
 
@@ -46,6 +47,8 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Recog
     through `nlp.pipe`, and only on texts with letters; each recognizer runs only on texts it could match.
     """
     with _lock(config.presidio_config):
+        if config.patterns_only:  # the fast profile: one compiled multi-pattern pass (engine.fastscan)
+            return fast_analyze(texts, config)
         return _analyze_texts(texts, config)
 
 
@@ -58,11 +61,8 @@ def _lock(config: EngineConfig) -> threading.Lock:
 
 def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
     analyzer = get_analyzer(config)
-    unique = list(dict.fromkeys(t for t in texts if t and not t.isspace()))
-    long_texts = {t: chunks(t) for t in unique if len(t) > CHUNK_CHARS}
-    if long_texts:
-        pieces = [piece for parts in long_texts.values() for _, piece in parts]
-        unique = [t for t in unique if t not in long_texts] + list(dict.fromkeys(pieces))
+    unique, long_texts = split_long(dict.fromkeys(t for t in texts if t and not t.isspace()))
+    pieces = {piece for parts in long_texts.values() for _, piece in parts}
     found: dict[str, list[RecognizerResult]] = {}
     everything = _all_entities(config)
     kwargs = dict(
@@ -93,13 +93,15 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
         # over 200k rows that grew a worker by ~100 MB. Docs made inside a memory zone are freed at its end;
         # nothing below keeps a reference to them.
         with nlp.memory_zone():
-            for text, artifacts in nlp_engine.process_batch(worded, config.language, batch_size=64):
-                run(text, artifacts)
+            # spaCy's batch holds every token of its docs: windows of long cells go a few at a time
+            for batch, size in (([t for t in worded if t not in pieces], 64), ([t for t in worded if t in pieces],
+                                                                             WINDOW_BATCH)):
+                for text, artifacts in nlp_engine.process_batch(batch, config.language, batch_size=size):
+                    run(text, artifacts)
             for text in unique:
                 if text not in found:  # no letters, no names: tokenize only, skip NER
                     run(text, nlp_engine._doc_to_nlp_artifact(nlp.make_doc(text), config.language))
-    for text, parts in long_texts.items():
-        found[text] = [_shifted(r, offset) for offset, piece in parts for r in found.get(piece, [])]
+    join_long(found, long_texts)
     if config.profile == "thorough":  # + the independent detector on the same unique texts, overlaps merged
         from hf_anon_mcp.engine.rampart import with_second_opinion
 
@@ -108,25 +110,68 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
     return [found.get(t, []) for t in texts]
 
 
-CHUNK_CHARS = 100_000
+# Cells longer than this are analyzed in overlapping windows; spaCy takes `WINDOW_BATCH` windows at a time.
+WINDOW_CHARS = 20_000
+WINDOW_OVERLAP = 2_000
+WINDOW_BATCH = 2
 
 
-def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
-    """(offset, piece) cuts of a long text at whitespace, each at most `size` characters.
+def split_long(unique: Iterable[str]) -> tuple[list[str], dict[str, list[tuple[int, str]]]]:
+    """The texts to analyze, long ones replaced by their windows, and each long text's (offset, window) list."""
+    texts = list(unique)
+    long_texts = {t: windows(t) for t in texts if len(t) > WINDOW_CHARS}
+    if not long_texts:
+        return texts, {}
+    pieces = [piece for parts in long_texts.values() for _, piece in parts]
+    return [t for t in texts if t not in long_texts] + list(dict.fromkeys(pieces)), long_texts
 
-    spaCy refuses texts over `nlp.max_length` (1M characters) and NER memory grows with length; a 10 MB cell
-    is analyzed piece by piece instead. An entity cut by a boundary is rare: cuts fall on whitespace, preferably
-    a line break.
+
+def join_long(found: dict[str, list], long_texts: dict[str, list[tuple[int, str]]]) -> None:
+    """Each long text's findings: its windows' findings at their offsets, merged where windows overlap."""
+    for text, parts in long_texts.items():
+        found[text] = resolve_overlaps([_shifted(r, offset) for offset, piece in parts for r in found.get(piece, [])])
+
+
+def windows(text: str, size: int = WINDOW_CHARS, overlap: int = WINDOW_OVERLAP) -> list[tuple[int, str]]:
+    """(offset, window) pieces of a long text: at most `size` characters each, each starting about `overlap`
+    characters before the previous one ends, cut at whitespace (a blank line, else a line break, else a space)
+    and never inside a PEM private-key block.
+
+    Costs that grow faster than a text (spaCy's batch memory, per-finding scans over a text's tokens or words)
+    then stay those of one window: time grows linearly with the cell and memory stays that of a few windows (a
+    733k-character cell cut in 100k pieces took 140 s and 3.0 GB). An entity cut by one window's edge lies whole
+    in the next, within the overlap; the overlapping findings are merged by `join_long`.
     """
-    out, start = [], 0
-    while start < len(text):
-        end = min(start + size, len(text))
-        if end < len(text):
-            cut = max(text.rfind("\n", start + size // 2, end), text.rfind(" ", start + size // 2, end))
-            end = cut + 1 if cut > start else end
-        out.append((start, text[start:end]))
-        start = end
+    if len(text) <= size:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start = 0
+    while start + size < len(text):
+        cut = _cut(text, start + size // 2, start + size)
+        out.append((start, text[start:cut]))
+        nxt = max(start + 1, cut - overlap)
+        space = _SPACE.search(text, nxt, cut)
+        start = space.end() if space else nxt
+    out.append((start, text[start:]))
     return out
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _cut(text: str, low: int, high: int) -> int:
+    """Where to end a window: after the last blank line, line break or space in [low, high), outside PEM blocks."""
+    for mark in ("\n\n", "\n", " "):
+        found = text.rfind(mark, low, high)
+        if found >= 0:
+            cut = found + len(mark)
+            break
+    else:
+        cut = high
+    begin = text.rfind("-----BEGIN", low, cut)
+    if begin > low and text.rfind("-----END", begin, cut) < 0:
+        cut = begin  # end the window before the block: the next one holds it whole
+    return cut
 
 
 def _shifted(result: RecognizerResult, offset: int) -> RecognizerResult:

@@ -22,7 +22,7 @@ from hf_anon_mcp.config import get_settings
 from hf_anon_mcp.data.sources import choose_text_columns, holds_text, iter_batches, limited, open_source
 from hf_anon_mcp.data.writer import AtomicDatasetWriter, check_output, output_format
 from hf_anon_mcp.decisions.cells import rebuild, texts_in
-from hf_anon_mcp.decisions.detect import DetectSpec
+from hf_anon_mcp.decisions.detect import DetectSpec, warm
 from hf_anon_mcp.decisions.pipeline import (Spill, check_sample, decide_pass, detect_pass, finish_verification,
                                             replace_pass, sample_rate)
 from hf_anon_mcp.decisions.replace import ReplaceSpec, ReplaceStats
@@ -123,7 +123,7 @@ def _anonymize_batch(task: tuple[list[tuple[str, str | None]], EngineConfig, Ope
 
 
 def _warm(config: EngineConfig) -> None:
-    get_analyzer(config)
+    warm(config)
 
 
 def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
@@ -226,7 +226,7 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
 
 
 def _warm(config: EngineConfig) -> None:
-    get_analyzer(config)
+    warm(config)
 
 
 def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,

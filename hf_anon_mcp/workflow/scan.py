@@ -21,7 +21,7 @@ from hf_anon_mcp.models import (ColumnReport, EntityStat, KeptTerm, Progress, Ri
                                 SecretStat)
 from hf_anon_mcp.decisions.cells import texts_in
 from hf_anon_mcp.decisions.decide import Decisions, decide
-from hf_anon_mcp.decisions.detect import FINDINGS, STATS, DetectSpec, DetectWorker, stored_findings
+from hf_anon_mcp.decisions.detect import FINDINGS, STATS, DetectSpec, DetectWorker, stored_findings, warm
 from hf_anon_mcp.decisions.stats import DatasetStats
 from hf_anon_mcp.policy import AnonymizationPolicy
 from hf_anon_mcp.runners.local import LocalRunner
@@ -97,7 +97,7 @@ class _ColumnTally:
 
 
 def _warm(config: EngineConfig) -> None:
-    get_analyzer(config)
+    warm(config)
 
 
 def scan(request: ScanRequest, *, progress: ProgressFn | None = None,

@@ -1,0 +1,121 @@
+"""Long cells: analyzed in overlapping windows, so every entity is found once, at the right offsets, wherever the
+windows are cut; time grows linearly with the cell."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from hf_anon_mcp.engine import detect
+from hf_anon_mcp.engine.analyzer import EngineConfig
+from hf_anon_mcp.engine.detect import WINDOW_CHARS, analyze_texts, windows
+
+FAST = EngineConfig(patterns_only=True)
+BALANCED = EngineConfig()
+
+FILLER = ("the parcel was damaged and the courier left it outside in the rain again so we asked for a refund "
+          "and waited for an answer that never came while the support queue kept growing every single week ")
+
+
+def long_cell(size: int, seed: int = 5) -> tuple[str, list[tuple[str, str]]]:
+    """A cell of about `size` characters: filler prose with an e-mail and a titled full name every ~600 characters
+    (so some straddle every place a window is cut). Returns the cell and the (value, type) planted."""
+    rnd = random.Random(seed)
+    planted: list[tuple[str, str]] = []
+    parts: list[str] = []
+    length = 0
+    i = 0
+    while length < size:
+        if i % 3 == 2:
+            email = f"user{i}.mail@example.org"
+            tag = "".join("abcdefghijklmnopqrstuvwxyz"[i // 26 ** k % 26] for k in range(3))
+            name = f"Dr. {rnd.choice(['Ingrid', 'Marisol', 'Thaddeus', 'Zoltan'])} Quex{tag}"
+            planted += [(email, "EMAIL_ADDRESS"), (name, "PERSON")]
+            piece = f"Please write to {email} and ask {name} about ticket {i}. "
+        else:
+            piece = FILLER
+        parts.append(piece)
+        length += len(piece)
+        i += 1
+    return "".join(parts), planted
+
+
+def _near_every_cut(text: str, planted: list[tuple[str, str]]) -> bool:
+    starts = sorted(text.index(v) for v, _ in planted)
+    cuts = [offset + len(piece) for offset, piece in windows(text)][:-1]
+    return all(any(abs(s - c) < 700 for s in starts) for c in cuts)
+
+
+def _check(text: str, planted: list[tuple[str, str]], config: EngineConfig) -> None:
+    assert _near_every_cut(text, planted)
+    [results] = analyze_texts([text], config)
+    spans = [(r.start, r.end) for r in results]
+    assert spans == sorted(spans) and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), "overlapping findings"
+    found = {}
+    for r in results:
+        found.setdefault(text[r.start:r.end], []).append(r.entity_type)
+    for value, entity in planted:
+        hits = [v for v in found if value in v]
+        assert hits, f"{entity} {value!r} not found"
+    emails = [text[r.start:r.end] for r in results if r.entity_type == "EMAIL_ADDRESS"]
+    assert sorted(emails) == sorted(v for v, e in planted if e == "EMAIL_ADDRESS"), "an e-mail found twice or cut"
+
+
+def test_windows_cover_the_text_overlap_and_cut_at_whitespace():
+    text, _ = long_cell(150_000)
+    parts = windows(text)
+    assert len(parts) > 6
+    assert parts[0][0] == 0 and parts[-1][0] + len(parts[-1][1]) == len(text)
+    for (a, first), (b, second) in zip(parts, parts[1:]):
+        assert text[a:a + len(first)] == first and text[b:b + len(second)] == second
+        assert a < b < a + len(first), "consecutive windows must overlap"
+        assert a + len(first) - b >= detect.WINDOW_OVERLAP // 2
+        assert text[a + len(first) - 1].isspace() and (b == 0 or text[b - 1].isspace())
+        assert len(first) <= WINDOW_CHARS
+
+
+def test_windows_do_not_cut_a_private_key_block():
+    block = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join("A" * 64 for _ in range(60)) + "\n-----END RSA PRIVATE KEY-----\n"
+    text = FILLER * 90 + block + FILLER * 200
+    for offset, piece in windows(text):
+        inside = "-----BEGIN" in piece, "-----END" in piece
+        assert inside in ((True, True), (False, False), (False, True)), "a window ends inside the key block"
+
+
+def test_a_733k_character_cell_in_the_fast_profile():
+    text, planted = long_cell(733_000)
+    assert len(text) >= 733_000
+    _check(text, planted, FAST)
+
+
+def test_a_long_cell_in_the_balanced_profile():
+    text, planted = long_cell(70_000, seed=9)
+    assert len(windows(text)) >= 4
+    _check(text, planted, BALANCED)
+
+
+def test_time_grows_linearly_with_the_cell():
+    """CPU time of the fast profile on a 4x longer cell: ~4x (linear), far from 16x (quadratic). Generous slack,
+    measured on CPU time so other processes on the machine do not count."""
+    small, _ = long_cell(100_000, seed=1)
+    large, _ = long_cell(400_000, seed=2)
+    analyze_texts(["warm up: mail a@example.org"], FAST)
+
+    def cpu(text: str) -> float:
+        started = time.process_time()
+        analyze_texts([text], FAST)
+        return time.process_time() - started
+
+    ratio = min(cpu(large) for _ in range(2)) / min(cpu(small) for _ in range(2))
+    assert ratio < 8, f"4x the text took {ratio:.1f}x the time"
+
+
+@pytest.mark.parametrize("size", [WINDOW_CHARS - 1, WINDOW_CHARS + 1])
+def test_cells_around_the_window_size_give_the_same_findings(size):
+    text, planted = long_cell(size, seed=3)
+    text = text[:size]
+    whole = analyze_texts([text], FAST)[0]
+    assert whole, "nothing found"
+    assert all(0 <= r.start < r.end <= len(text) for r in whole)
