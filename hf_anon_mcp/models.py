@@ -16,7 +16,7 @@ PROFILE_DESCRIPTION = (
     "How hard to look. 'fast': patterns, checksums and secrets only, no NER (several times faster; cannot find "
     "names, places, organisations, dates). 'balanced' (default): + spaCy NER and our name/address rules. "
     "'thorough': balanced + a second, independent model (Rampart ONNX token classifier; needs the extra "
-    "hf-anon-mcp[thorough]): finds more lower-case and informal names, about 3x slower than balanced.")
+    "hf-anon-mcp[thorough]): finds more lower-case and informal names, 3-4x slower than balanced.")
 
 
 class RiskLevel(str, Enum):
