@@ -17,10 +17,11 @@ How it runs, and why:
 - a token belongs to an entity when its probability of not being `O` reaches the threshold; its type is the most
   probable of our entity types (B- and I- summed, given name and surname summed into PERSON); neighbouring tokens of
   one type separated only by whitespace form one span, which is then snapped to whole words. The span's score is the
-  mean entity probability of its tokens.
+  mean entity probability of its tokens;
+- shape checks (`refine`) drop what the model says about chat words, lone numbers and hashtags in informal text.
 
->>> independent_findings(["my friend jane doe lives in leeds"])
-[[Finding(entity_type='PERSON', start=10, end=18, score=0.98, detector='rampart'), ...]]
+>>> [(f.entity_type, f.detector) for f in independent_findings(["my friend jane doe lives in leeds"])[0]]
+[('PERSON', 'rampart'), ('LOCATION', 'rampart')]
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ class RampartModel:
         """Spans for each text, in input order; equal texts are classified once."""
         unique = list(dict.fromkeys(t for t in texts if t and not t.isspace()))
         pieces = [(t, offset, piece) for t in unique for offset, piece in _pieces(t)]
-        windows, tokens = [], []  # tokens[i]: (starts, ends) of piece i; windows: (piece, start, end, own_from, own_to)
+        windows, tokens = [], []  # tokens[i]: (ids, offsets) of piece i; windows: (piece, start, end, own_from, own_to)
         for index, (_, _, piece) in enumerate(pieces):
             enc = self.tokenizer.encode(piece, add_special_tokens=False)
             ids, offsets = enc.ids, enc.offsets
@@ -192,7 +193,7 @@ class RampartModel:
         probs = self._classify(windows, tokens)  # per piece: (token positions, p_entity, type index) chunks
         found: dict[str, list[Span]] = {t: [] for t in unique}
         for index, (text, offset, piece) in enumerate(pieces):
-            ids, offsets = tokens[index]
+            offsets = tokens[index][1]
             chunks = sorted(probs.get(index, []), key=lambda c: c[0])
             spans = _aggregate(piece, offsets, chunks, threshold, self.types)
             found[text] += [Span(s.entity_type, s.start + offset, s.end + offset, s.score) for s in spans]
@@ -361,12 +362,13 @@ _PLACES = ("LOCATION", "STREET_ADDRESS")
 _STREET_WORD = re.compile(r"(?<![\w#@])[^\W\d_]{2,}(?!\w)")  # a word of 2+ letters, not a hashtag or handle
 
 
-def _common(word: str) -> bool:
-    """A word that names nobody: a stop, chat or field word, or a lower-case English word (`engine/names.py`
-    lists and WordNet) that is no known first name. A capitalised word counts only when it is a stop, chat or
-    field word: the model saw it used as a name, and WordNet and our lists also hold places, surnames and first
-    names (`Jamaica`, `Crosby`, `Grace`); even at a sentence start, where the capital proves nothing, judging it
-    by WordNet lost more names than it saved words on the dev sets."""
+def _common(word: str, wordnet: bool = True) -> bool:
+    """A word that names nobody: a stop, chat or field word, or a lower-case common word (`engine/names.py` lists,
+    and with `wordnet` any WordNet word) that is no known first name. A capitalised word counts only when it is a
+    stop, chat or field word: the model saw it used as a name, and WordNet and our lists also hold places, surnames
+    and first names (`Jamaica`, `Crosby`, `Grace`); even at a sentence start, where the capital proves nothing,
+    judging it by WordNet lost more names than it saved words on the dev sets. Places are never judged by WordNet,
+    which lists most of them (`leeds`)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     from hf_anon_mcp.engine.names import _FIELD_KEYS, _english, _is_word, first_names
@@ -377,7 +379,7 @@ def _common(word: str) -> bool:
         return True
     if not bare.islower() or low in first_names():
         return False
-    return _is_word(bare) or _english(bare)
+    return _is_word(bare) or (wordnet and _english(bare))
 
 
 def refine(text: str, spans: list[Span]) -> list[Span]:
@@ -393,7 +395,7 @@ def refine(text: str, spans: list[Span]) -> list[Span]:
     for s in spans:
         value = text[s.start:s.end]
         if s.entity_type in ("PERSON", "LOCATION"):
-            words = [m for m in _WORD.finditer(value) if not _common(m.group())]
+            words = [m for m in _WORD.finditer(value) if not _common(m.group(), s.entity_type == "PERSON")]
             if not words:
                 continue
             a, b = s.start + words[0].start(), s.start + words[-1].end()
@@ -401,7 +403,7 @@ def refine(text: str, spans: list[Span]) -> list[Span]:
             if b > a:
                 out.append(Span(s.entity_type, a, b, s.score))
         elif s.entity_type == "STREET_ADDRESS":
-            if _DIGIT.search(value) and any(not _common(m.group()) for m in _STREET_WORD.finditer(value)):
+            if _DIGIT.search(value) and any(not _common(m.group(), False) for m in _STREET_WORD.finditer(value)):
                 out.append(s)
         elif s.entity_type == "ZIP_CODE":
             before = [p for p in out if p.entity_type in _PLACES and 0 <= s.start - p.end <= 20]
