@@ -10,12 +10,18 @@ import json
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 from datasets import Features, IterableDataset, List, Value
+
+# datasets imports torch (when installed) for every IterableDataset, to share its epoch with DataLoader workers:
+# seconds and ~185 MB per process for a feature we never use. Keep it when torch is already loaded.
+if "torch" not in sys.modules:
+    datasets.config.TORCH_AVAILABLE = False
 
 from hf_anon_mcp.errors import HfAnonError, InputError, OfflineError
 
