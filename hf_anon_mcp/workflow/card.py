@@ -501,6 +501,18 @@ def _treatment(anon: AnonymizeReport) -> list[str]:
         out.append(f"- Columns replaced as a whole: {whole}")
     if anon.columns_kept:
         out.append(f"- Columns kept unchanged by policy: {_codes(anon.columns_kept)}")
+    out.append(f"- Policy: `{anon.policy_level}` (direct identifiers, dates of birth and secrets replaced"
+               + ("; quasi-identifiers too" if anon.policy_level == "strict" else "") + ")"
+               + ("; **credentials were kept on purpose** (`keep_secrets: true`)" if anon.secrets_kept else ""))
+    if anon.column_decisions:
+        kinds = ", ".join(f"`{d.column}` {d.kind}" for d in anon.column_decisions[:20])
+        out.append(f"- Column types decided from the whole dataset: {kinds}")
+    if anon.kept_frequent_terms:
+        out.append(f"- {len(anon.kept_frequent_terms)} frequent terms (products, the company, template phrases) "
+                   "were recognised as the dataset's own vocabulary and kept")
+    if anon.canaries_planted:
+        out.append(f"- {anon.canaries_planted} synthetic canary records were planted ({anon.canary_rows} rows) to "
+                   "audit models trained on this data; their values are not published")
     if anon.surrogates_consistent:
         out.append("- Surrogates are consistent and keyed: the same value gets the same replacement everywhere, "
                    "derived with a secret key that is not published.")
