@@ -158,6 +158,16 @@ def test_hub_and_object_store_uris_resolve_without_network(no_network):
     assert not local and not no_network
 
 
+def test_glob_sources_pick_matching_files(tmp_path):
+    (tmp_path / "data").mkdir()
+    for name in ("train-00000.jsonl", "train-00001.jsonl", "test-00000.jsonl"):
+        write_jsonl(tmp_path / "data" / name, make_rows(5))
+    plan = plan_source(str(tmp_path / "data" / "train-*.jsonl"))
+    assert sorted({Path(b.file).name for b in plan.blocks}) == ["train-00000.jsonl", "train-00001.jsonl"]
+    with pytest.raises(InputError, match="no data files match"):
+        plan_source(str(tmp_path / "data" / "valid-*.jsonl"))
+
+
 def test_bad_sources_are_one_line_input_errors(tmp_path):
     with pytest.raises(InputError, match="source not found"):
         plan_source(str(tmp_path / "nope.jsonl"))

@@ -139,6 +139,8 @@ def _shown(source: str) -> str:
 
 
 def _list_files(fs: pafs.FileSystem, root: str, source: str) -> tuple[list[str], Format]:
+    if any(c in root for c in "*?["):
+        return _glob(fs, root, source)
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
         raise InputError(f"source not found: {_shown(source)}")
@@ -158,6 +160,30 @@ def _list_files(fs: pafs.FileSystem, root: str, source: str) -> tuple[list[str],
         formats = {"jsonl"}
     if len(formats) > 1:
         raise InputError(f"folder mixes file formats ({', '.join(sorted(formats))}): {_shown(source)}")
+    return files, formats.pop()
+
+
+def _glob(fs: pafs.FileSystem, pattern: str, source: str) -> tuple[list[str], Format]:
+    """`data/train-*.parquet`: the files under the pattern's fixed prefix that match it (`fnmatch`, `*` crossing
+    `/` too), one format."""
+    import fnmatch
+
+    parts = pattern.split("/")
+    fixed = next(i for i, part in enumerate(parts) if any(c in part for c in "*?["))
+    base = "/".join(parts[:fixed]) or "/"
+    try:
+        found = fs.get_file_info(pafs.FileSelector(base, recursive=True))
+    except (FileNotFoundError, OSError):
+        raise InputError(f"source not found: {_shown(source)}") from None
+    files = sorted(i.path for i in found if i.type == pafs.FileType.File and fnmatch.fnmatch(i.path, pattern)
+                   and Path(i.path).suffix.lower() in SUFFIXES and not _hidden(i.path, base))
+    if not files:
+        raise InputError(f"no data files match {_shown(source)}", hint="expected .parquet/.jsonl/.json/.csv")
+    formats = {SUFFIXES[Path(f).suffix.lower()] for f in files}
+    if formats == {"json", "jsonl"}:
+        formats = {"jsonl"}
+    if len(formats) > 1:
+        raise InputError(f"pattern matches several file formats ({', '.join(sorted(formats))}): {_shown(source)}")
     return files, formats.pop()
 
 

@@ -388,9 +388,9 @@ class RayRunner:
         for name, value in wanted.items():
             setattr(ctx, name, value)
         ctx.execution_options.preserve_order = True  # output rows in input order, shards in block order
-        # Ray Data logs a failed task at ERROR with the exception attached; that traceback holds the failed run's
-        # executor and actor handles, so an application handler that keeps records (a log buffer, pytest's
-        # capture) would keep the actors alive. Ray has its own stderr handler: its records stay out of ours.
+        # Ray Data has its own handlers (stderr and a session log file); its records, which can carry tracebacks
+        # holding Ray objects, stay out of the application's handlers (the MCP server's, a log buffer), and its
+        # INFO chatter ("execution finished in ...") out of stderr.
         data_logger = logging.getLogger("ray.data")
         self._saved_logging = (data_logger.level, data_logger.propagate)
         data_logger.setLevel(logging.ERROR)
