@@ -204,7 +204,9 @@ def test_journal_reuses_only_whole_shards_of_the_same_pipeline(tmp_path):
 def test_same_rows_as_in_process_on_two_nodes(runner, data, tmp_path):
     src = runner.read(str(data["jsonl"]))
     assert src.num_blocks >= 8
-    result = runner.write(runner.map(src, UpperWorker, ToySpec(pid_column=True), batch_size=BATCH), tmp_path / "out")
+    # slow enough (~5 s of calls) that the second actor, started on the other node, gets blocks too
+    result = runner.write(runner.map(src, UpperWorker, ToySpec(pid_column=True, slow=0.1), batch_size=BATCH),
+                          tmp_path / "out")
     rows = read_parts(tmp_path / "out")
     nodes = {r.pop("node") for r in rows}
     for r in rows:
@@ -265,37 +267,69 @@ def test_killed_actor_is_retried_and_output_unchanged(runner, cluster, data, tmp
 
 
 @needs_ray
-def test_failing_worker_publishes_nothing_then_resume_reuses_shards(runner, cluster, tmp_path):
+def test_failing_worker_fails_in_one_line_and_publishes_nothing(runner, cluster, tmp_path):
     rows = make_rows(ROWS, poison_at=ROWS - 5)  # in the last block: earlier blocks get written first
     source = write_jsonl(tmp_path / "poisoned.jsonl", rows)
     poison = tmp_path / "poison-on"
     poison.touch()
-    spec = ToySpec(poison_file=str(poison))
     out = tmp_path / "out"
     work = tmp_path / ".out.hfanon-ray-partial"
     src = runner.read(str(source))
     with pytest.raises(WorkerFailed) as err:
-        runner.write(runner.map(src, UpperWorker, spec, batch_size=BATCH), out)
+        runner.write(runner.map(src, UpperWorker, ToySpec(poison_file=str(poison)), batch_size=BATCH), out)
     message = str(err.value)
     assert message == f"worker UpperWorker failed on input block {src.num_blocks - 1} (ValueError)"
-    assert "POISON" not in message and "poisoned" not in message
+    assert "POISON" not in message and "poisoned" not in message  # the exception's own text quotes the row
     assert not out.exists(), "no output folder after a failed run"
     deadline = time.time() + 20
     while cluster.actor_processes("MapWorker") and time.time() < deadline:
         time.sleep(0.5)
     assert not cluster.actor_processes("MapWorker"), "the failed run's actors are gone"
     done = [json.loads(line) for line in (work / JOURNAL).read_text().splitlines()[1:]]
-    assert 1 <= len(done) < src.num_blocks
-    mtimes = {d["key"]: (work / d["shard"]).stat().st_mtime_ns for d in done}
+    assert len(done) == src.num_blocks - 1, "every block before the failing one was written (resumable)"
 
-    poison.unlink()  # the cause is gone; same spec, same data: the finished shards are reused
-    result = runner.write(runner.map(runner.read(str(source)), UpperWorker, spec, batch_size=BATCH), out, resume=True)
+
+_DRIVER = """
+import sys
+from hf_anon_mcp.runners.ray_runner import RayRunner
+from tests.ray_cluster import ToySpec, UpperWorker
+with RayRunner(address=sys.argv[3], block_bytes=48 * 1024) as r:
+    r.write(r.map(r.read(sys.argv[1]), UpperWorker, ToySpec(slow=0.2), batch_size=64), sys.argv[2])
+"""
+
+
+@needs_ray
+def test_killed_driver_then_resume_reuses_its_shards(runner, cluster, data, tmp_path):
+    out = tmp_path / "out"
+    work = tmp_path / ".out.hfanon-ray-partial"
+    journal = work / JOURNAL
+    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, str(data["jsonl"]), str(out), cluster.address],
+                              env=ray_env(cluster.token_auth), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 150
+        while time.time() < deadline and driver.poll() is None:
+            if journal.exists() and len(journal.read_text().splitlines()) >= 3:  # header + 2 shards
+                break
+            time.sleep(0.2)
+        assert driver.poll() is None, driver.stderr.read().decode()[-2000:]
+        driver.send_signal(signal.SIGKILL)
+    finally:
+        driver.kill()
+        driver.wait(30)
+    assert not out.exists()
+    done = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    mtimes = {d["key"]: (work / d["shard"]).stat().st_mtime_ns for d in done}
+    src = runner.read(str(data["jsonl"]))
+    assert 2 <= len(mtimes) < src.num_blocks
+
+    result = runner.write(runner.map(src, UpperWorker, ToySpec(slow=0.2), batch_size=64), out, resume=True)
     manifest = read_manifest(out)
     resumed = {b.key: b for b in manifest.blocks if b.resumed}
     assert set(resumed) == set(mtimes) and result.resumed_blocks == len(mtimes)
     for key, block in resumed.items():
         assert (out / block.shard).stat().st_mtime_ns == mtimes[key], "a reused shard was rewritten"
-    assert read_parts(out) == run_in_process(UpperWorker(ToySpec()), paj.read_json(str(source)), BATCH)
+    assert read_parts(out) == expected_rows(data["jsonl"])
+    assert not work.exists()
 
 
 @needs_ray

@@ -470,6 +470,10 @@ class RayRunner:
                 if ERROR_COLUMN in table.column_names:
                     failed = [v for v in table.column(ERROR_COLUMN).to_pylist() if v]
                     if failed:
+                        failed_block = table.column(BLOCK_COLUMN)[0].as_py()
+                        if pending is not None and pending[0] != failed_block:
+                            yield blocks.plan.blocks[pending[0]], _concat(pending[1])  # complete: keep it
+                            pending = None
                         raise _error_from(failed[0])
                     table = table.drop_columns([ERROR_COLUMN])  # merged with an error block upstream: rows
                 for index, start, stop in _runs(table.column(BLOCK_COLUMN)):
