@@ -96,6 +96,19 @@ class UpperWorker:
         return out
 
 
+class ReportWorker(UpperWorker):
+    """The replace pass's shape: the batch upper-cased without `__stats`, plus a pickled report (the rows it saw)
+    on its first row, a column for the driver rather than the output."""
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        import pickle
+
+        n = len(next(iter(batch.values())))
+        out = super().__call__({k: v for k, v in batch.items() if k != "__stats"})
+        out["__report"] = [pickle.dumps(n)] + [None] * (n - 1) if n else []
+        return out
+
+
 class CountWorker:
     """One row per call: a JSON partial (rows, strings, characters), for `collect`."""
 

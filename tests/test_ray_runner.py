@@ -33,7 +33,7 @@ from hf_anon_mcp.runners.ray_runner import (
     INSTALL_HINT, RayMissingError, RayRunError, RayRunner, WorkerFailed, actor_plan,
 )
 from tests.ray_cluster import (
-    BrokenInit, CountWorker, StatsWorker, ToySpec, UpperWorker, ray_env, run_in_process, start_cluster,
+    BrokenInit, CountWorker, ReportWorker, StatsWorker, ToySpec, UpperWorker, ray_env, run_in_process, start_cluster,
 )
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -292,9 +292,11 @@ def test_failing_worker_fails_in_one_line_and_publishes_nothing(runner, cluster,
 _DRIVER = """
 import sys
 from hf_anon_mcp.runners.ray_runner import RayRunner
-from tests.ray_cluster import ToySpec, UpperWorker
+from tests.ray_cluster import ReportWorker, ToySpec
 with RayRunner(address=sys.argv[3], block_bytes=48 * 1024) as r:
-    r.write(r.map(r.read(sys.argv[1]), UpperWorker, ToySpec(slow=0.2), batch_size=64), sys.argv[2])
+    with r.output(sys.argv[2]) as out:
+        mapped = r.map(r.read(sys.argv[1]), ReportWorker, ToySpec(slow=0.2), batch_size=64)
+        out.write(mapped, keep_apart=["__report"])
 """
 
 
@@ -322,7 +324,11 @@ def test_killed_driver_then_resume_reuses_its_shards(runner, cluster, data, tmp_
     src = runner.read(str(data["jsonl"]))
     assert 2 <= len(mtimes) < src.num_blocks
 
-    result = runner.write(runner.map(src, UpperWorker, ToySpec(slow=0.2), batch_size=64), out, resume=True)
+    with runner.output(out, resume=True) as output:
+        result = output.write(runner.map(src, ReportWorker, ToySpec(slow=0.2), batch_size=64),
+                              keep_apart=["__report"])
+        seen = sum(pickle.loads(v) for v in output.side("__report") if v is not None)
+    assert seen == ROWS, "the kept-apart reports of reused blocks are read back too"
     manifest = read_manifest(out)
     resumed = {b.key: b for b in manifest.blocks if b.resumed}
     assert set(resumed) == set(mtimes) and result.resumed_blocks == len(mtimes)
@@ -356,7 +362,9 @@ def test_three_pass_shape_stage_collect_map(runner, data, tmp_path):
         words = runner.collect(staged, "__stats", merge=lambda a, b: a + b)
         counts = runner.collect(runner.map(src, CountWorker, None, batch_size=BATCH), "partial", loads=json.loads,
                                 merge=lambda a, b: {k: a[k] + b[k] for k in a})
-        out.write(runner.map(staged, UpperWorker, ToySpec(), batch_size=BATCH))
+        out.write(runner.map(staged, ReportWorker, ToySpec(), batch_size=BATCH), keep_apart=["__report"])
+        reports = [pickle.loads(v) for v in out.side("__report") if v is not None]
+    assert sum(reports) == ROWS and len(reports) == sum(-(-b.stop // BATCH) for b in staged.plan.blocks)
     table = paj.read_json(str(data["jsonl"]))
     local = Counter()
     for row in run_in_process(StatsWorker(), table, BATCH):
@@ -366,9 +374,9 @@ def test_three_pass_shape_stage_collect_map(runner, data, tmp_path):
     assert counts["rows"] == ROWS
     rows = read_parts(tmp_path / "out")
     assert [r["text"] for r in rows] == [r["text"].upper() for r in table.to_pylist()]
-    assert [r["messages"] for r in rows] == [r["messages"] for r in expected_rows(data["jsonl"])]
+    assert rows == expected_rows(data["jsonl"])  # no __stats, no __report: the output holds the data only
     manifest = read_manifest(tmp_path / "out")
-    assert manifest.steps == ["tests.ray_cluster.StatsWorker", "tests.ray_cluster.UpperWorker"]
+    assert manifest.steps == ["tests.ray_cluster.StatsWorker", "tests.ray_cluster.ReportWorker"]
     assert manifest.blocks[0].file == str(data["jsonl"])  # the manifest names input blocks, not stage shards
     assert not list(tmp_path.glob(".*partial*"))
 

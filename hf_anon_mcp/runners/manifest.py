@@ -30,6 +30,7 @@ class ShardRecord(BaseModel):
     shard: str
     rows: int
     bytes: int
+    side: str | None = None  # the block's columns kept apart from the output (see `RayOutput.write`)
 
 
 class BlockRecord(BaseModel):
@@ -115,7 +116,8 @@ class Journal:
             except ValueError:
                 continue  # a line cut short by a kill: that shard is redone
             shard = self.folder / record.shard
-            if record.key in keys and shard.is_file() and shard.stat().st_size == record.bytes:
+            side_ok = record.side is None or (self.folder / record.side).is_file()
+            if record.key in keys and shard.is_file() and shard.stat().st_size == record.bytes and side_ok:
                 found[record.key] = record
         return found
 

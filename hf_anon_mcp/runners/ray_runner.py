@@ -666,6 +666,7 @@ class RayOutput:
         self.progress = progress
         self.work = self.out_dir.parent / f".{self.out_dir.name}{_PARTIAL}"
         self._result: tuple[Blocks, dict[str, ShardRecord], set[str]] | None = None
+        self._side: tuple[str, ...] = ()
         self._published: WriteResult | None = None
 
     def __enter__(self) -> "RayOutput":
@@ -712,25 +713,46 @@ class RayOutput:
         return Blocks(plan=plan, origin=blocks.origin, root_fingerprint=blocks.fingerprint,
                       history=tuple(blocks.step_names), source_schema=blocks.source_schema, inputs=blocks.inputs)
 
-    def write(self, blocks: Blocks) -> WriteResult:
+    def write(self, blocks: Blocks, *, keep_apart: tuple[str, ...] | list[str] = ()) -> WriteResult:
         """Run `blocks` into the output's shards; published when the `with` block ends. Returns what will be
-        published (also in `result` afterwards)."""
+        published (also in `result` afterwards).
+
+        `keep_apart`: columns the workers add for the driver (per-batch reports, samples) rather than for the
+        output: they are left out of the shards and kept beside them, block by block, resumed blocks included;
+        read them with `side(column)` before the `with` block ends.
+        """
         if self._result is not None:
             raise InputError("an output is written once")
-        records, resumed = self._run(blocks, self.work, self.fmt, cast_to=blocks.source_schema)
+        self._side = tuple(keep_apart)
+        records, resumed = self._run(blocks, self.work, self.fmt, cast_to=blocks.source_schema,
+                                     keep_apart=self._side)
         self._result = (blocks, records, resumed)
         rows = sum(r.rows for r in records.values())
         return WriteResult(path=str(self.out_dir), format=self.fmt, rows=rows, shards=len(blocks.plan.blocks),
                            resumed_blocks=len(resumed), manifest=str(self.out_dir / "_manifest.json"))
 
+    def side(self, column: str) -> Iterator[Any]:
+        """The values of a `keep_apart` column, every block in order (those of resumed blocks included)."""
+        if self._result is None or column not in self._side:
+            raise InputError(f"{column} was not kept apart by write()")
+        blocks, records, _ = self._result
+        for block in blocks.plan.blocks:
+            record = records[block.key]
+            if record.side is None:
+                continue
+            table = pq.read_table(self.work / record.side)
+            if column in table.column_names:
+                yield from table.column(column).to_pylist()
+
     # -- internals --
-    def _run(self, blocks: Blocks, folder: Path, fmt: str,
-             cast_to: pa.Schema | None = None) -> tuple[dict[str, ShardRecord], set[str]]:
+    def _run(self, blocks: Blocks, folder: Path, fmt: str, cast_to: pa.Schema | None = None,
+             keep_apart: tuple[str, ...] = ()) -> tuple[dict[str, ShardRecord], set[str]]:
         plan = blocks.plan
         journal = Journal(folder, digest(blocks.fingerprint, fmt), fmt)
         kept = journal.reusable({b.key for b in plan.blocks}) if self.resume else {}
+        keep = {r.shard for r in kept.values()} | {r.side for r in kept.values() if r.side}
         for stale in folder.glob("blk-*"):
-            if stale.name not in {r.shard for r in kept.values()}:
+            if stale.name not in keep:
                 stale.unlink()
         journal.start(kept)
         if kept:
@@ -738,9 +760,15 @@ class RayOutput:
         records = dict(kept)
         schema_seen: pa.Schema | None = None
         for block, table in self.runner.iter_blocks(blocks, skip=set(kept)):
+            apart = [c for c in keep_apart if c in table.column_names]
+            side = None
+            if apart:  # written before the shard and its journal line: a journalled shard has its side file
+                side = _write_shard(folder, f"{block.key}.side", table.select(apart), "parquet").shard
+                table = table.drop_columns(apart)
             table = _fit(table, cast_to)
             schema_seen = schema_seen or table.schema
             record = _write_shard(folder, block.key, table, fmt)
+            record.side = side
             journal.append(record)
             records[block.key] = record
             if self.progress is not None:
@@ -773,6 +801,8 @@ class RayOutput:
         manifest.write(self.work)
         (self.work / JOURNAL).unlink(missing_ok=True)
         shutil.rmtree(self.work / "_stages", ignore_errors=True)
+        for side in self.work.glob("blk-*"):  # the kept-apart columns' files
+            side.unlink()
         if self.out_dir.exists():  # overwrite was checked on entry
             old = self.out_dir.parent / f".{self.out_dir.name}.hfanon-{os.getpid()}-old"
             os.replace(self.out_dir, old)
