@@ -362,8 +362,15 @@ def test_three_pass_shape_stage_collect_map(runner, data, tmp_path):
         words = runner.collect(staged, "__stats", merge=lambda a, b: a + b)
         counts = runner.collect(runner.map(src, CountWorker, None, batch_size=BATCH), "partial", loads=json.loads,
                                 merge=lambda a, b: {k: a[k] + b[k] for k in a})
-        out.write(runner.map(staged, ReportWorker, ToySpec(), batch_size=BATCH), keep_apart=["__report"])
+        def drop_counts(batch):  # a driver-side step on each block, in order
+            return {k: v for k, v in batch.items() if k != "n_strings"}
+
+        out.write(runner.map(staged, ReportWorker, ToySpec(), batch_size=BATCH), keep_apart=["__report"],
+                  schema=src.plan.schema, each=drop_counts)
         reports = [pickle.loads(v) for v in out.side("__report") if v is not None]
+        # small driver-made batches (a verification sample) through the same actors, the local pool's way
+        little = [{"text": ["a b", "c"]}, {"text": ["dé f g"]}]
+        assert list(runner.pool.map(CountWorker, None, little)) == [CountWorker()(b) for b in little]
     assert sum(reports) == ROWS and len(reports) == sum(-(-b.stop // BATCH) for b in staged.plan.blocks)
     table = paj.read_json(str(data["jsonl"]))
     local = Counter()
@@ -374,7 +381,9 @@ def test_three_pass_shape_stage_collect_map(runner, data, tmp_path):
     assert counts["rows"] == ROWS
     rows = read_parts(tmp_path / "out")
     assert [r["text"] for r in rows] == [r["text"].upper() for r in table.to_pylist()]
-    assert rows == expected_rows(data["jsonl"])  # no __stats, no __report: the output holds the data only
+    want = [{k: v for k, v in r.items() if k != "n_strings"} for r in expected_rows(data["jsonl"])]
+    assert rows == want  # no __stats, no __report: the output holds the data only
+    assert pq.read_schema(tmp_path / "out" / "part-00000.parquet").equals(src.plan.schema)
     manifest = read_manifest(tmp_path / "out")
     assert manifest.steps == ["tests.ray_cluster.StatsWorker", "tests.ray_cluster.ReportWorker"]
     assert manifest.blocks[0].file == str(data["jsonl"])  # the manifest names input blocks, not stage shards

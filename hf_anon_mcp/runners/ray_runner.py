@@ -33,7 +33,7 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from hf_anon_mcp.errors import AccessError, HfAnonError, InputError
+from hf_anon_mcp.runners.base import Batch
 from hf_anon_mcp.runners.blocks import (
     Block, SourcePlan, default_block_sizes, plan_source, read_block, unify,
 )
@@ -266,23 +267,30 @@ class _Adapter:
             raise WorkerFailed(self.name, index, f"output not representable in Arrow: {type(err).__name__}") from None
 
     def _to_table(self, result: dict[str, list], schema: pa.Schema) -> pa.Table:
-        arrays, fields = [], []
-        for name, values in result.items():
-            declared = self.output_types.get(name)
-            kept = schema.field(name) if name in schema.names else None
-            array = None
-            if declared is not None:
-                array = pa.array(values, type=declared)
-            elif kept is not None:
-                try:
-                    array = pa.array(values, type=kept.type)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-                    array = None  # the worker changed the column's type: infer it
-            if array is None:
-                array = pa.array(values)
-            arrays.append(array)
-            fields.append(kept.with_type(array.type) if kept is not None else pa.field(name, array.type))
-        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+        return batch_to_table(result, schema, self.output_types)
+
+
+def batch_to_table(batch: dict[str, list], schema: pa.Schema,
+                   declared: dict[str, pa.DataType] | None = None) -> pa.Table:
+    """A dict-of-lists batch back to Arrow: a column named like one of `schema` keeps that field's type (and
+    metadata), so nested types survive the round trip unchanged; `declared` types first; others inferred."""
+    declared = declared or {}
+    arrays, fields = [], []
+    for name, values in batch.items():
+        kept = schema.field(name) if name in schema.names else None
+        array = None
+        if name in declared:
+            array = pa.array(values, type=declared[name])
+        elif kept is not None:
+            try:
+                array = pa.array(values, type=kept.type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+                array = None  # the worker changed the column's type: infer it
+        if array is None:
+            array = pa.array(values)
+        arrays.append(array)
+        fields.append(kept.with_type(array.type) if kept is not None else pa.field(name, array.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _runs(column: pa.ChunkedArray) -> Iterator[tuple[int, int, int]]:
@@ -433,8 +441,6 @@ class RayRunner:
     def dataset(self, blocks: Blocks, *, skip: set[str] | frozenset[str] = frozenset()):
         """The Ray Dataset of `blocks` (minus the blocks whose key is in `skip`), in block order."""
         ray = _ray()
-        from ray.data import ActorPoolStrategy
-
         plan = blocks.plan
         todo = [b.index for b in plan.blocks if b.key not in skip]
         if not todo:
@@ -446,11 +452,41 @@ class RayRunner:
         ds = ray.data.from_items([{"block": i} for i in todo], override_num_blocks=len(todo))
         ds = ds.map_batches(_read_blocks, **read_args)
         for step in blocks.steps:
-            ds = ds.map_batches(_Adapter, fn_constructor_args=(step.worker_cls, step.spec, step.batch_size),
-                                batch_format="pyarrow", batch_size=None, zero_copy_batch=True,
-                                compute=ActorPoolStrategy(size=min(self.num_actors, len(todo))),
-                                num_cpus=self.cpus_per_actor)
+            ds = self._map_step(ds, step, len(todo))
         return ds
+
+    def _map_step(self, ds, step: Step, blocks: int):
+        from ray.data import ActorPoolStrategy
+
+        return ds.map_batches(_Adapter, fn_constructor_args=(step.worker_cls, step.spec, step.batch_size),
+                              batch_format="pyarrow", batch_size=None, zero_copy_batch=True,
+                              compute=ActorPoolStrategy(size=max(1, min(self.num_actors, blocks))),
+                              num_cpus=self.cpus_per_actor)
+
+    def stream(self, worker_cls: type, spec: Any, batches: Iterable[Batch]) -> Iterator[Batch]:
+        """The local pool's `map(worker_cls, spec, batches)` on the actor pool: batches made on the driver (e.g.
+        the verification sample), each mapped as one call, results in order. All batches are put in the object
+        store first: for small inputs only; datasets go through `read` and `map`."""
+        ray = _ray()
+        tables = [pa.Table.from_pydict(b) for b in batches]
+        if not tables:
+            return
+        tagged = [t.append_column(BLOCK_COLUMN, pa.array([i] * t.num_rows, pa.int32())) for i, t in enumerate(tables)]
+        plan = SourcePlan(source="stream:", uri="", local=False, fmt="parquet", schema=tables[0].schema,
+                          blocks=tuple(Block(i, "", "parquet", 0, t.num_rows, "", name=f"stream-{i}")
+                                       for i, t in enumerate(tables)))
+        step = Step(worker_cls, spec, max(t.num_rows for t in tables) or 1, "")
+        ds = ray.data.from_arrow(tagged)
+        rows = self._iterate(self._map_step(ds, step, len(tables)),
+                             Blocks(plan=plan, origin="stream:", root_fingerprint=""))
+        ds = None  # only the iterator holds the run (see `_iterate` on failures)
+        for _, table in rows:
+            yield table.to_pydict()
+
+    @property
+    def pool(self) -> "_PoolView":
+        """An object with the local pool's `map(worker_cls, spec, batches)`, for code written against it."""
+        return _PoolView(self)
 
     def iter_blocks(self, blocks: Blocks, *, skip: set[str] | frozenset[str] = frozenset(),
                     columns: list[str] | None = None) -> Iterator[tuple[Block, pa.Table]]:
@@ -461,6 +497,10 @@ class RayRunner:
         if columns is not None:  # only these columns leave the cluster (error rows pass as they are)
             ds = ds.map_batches(_project, fn_kwargs={"columns": columns}, batch_format="pyarrow", batch_size=None,
                                 num_cpus=READ_CPUS)
+        rows, ds = self._iterate(ds, blocks), None  # only the iterator holds the run (see `_iterate`)
+        yield from rows
+
+    def _iterate(self, ds, blocks: Blocks) -> Iterator[tuple[Block, pa.Table]]:
         batches = ds.iter_batches(batch_format="pyarrow", batch_size=None, prefetch_batches=1)
         last = -1
         pending: tuple[int, list[pa.Table]] | None = None
@@ -562,6 +602,14 @@ def _route_ray_prints_to_stderr() -> None:
 
     to_stderr._hfanon = True
     worker.print_to_stdstream = to_stderr
+
+
+class _PoolView:
+    def __init__(self, runner: RayRunner):
+        self.runner = runner
+
+    def map(self, worker_cls: type, spec: Any, batches: Iterable[Batch]) -> Iterator[Batch]:
+        return self.runner.stream(worker_cls, spec, batches)
 
 
 def _reachable(address: str, timeout: float = 5.0) -> bool:
@@ -713,19 +761,25 @@ class RayOutput:
         return Blocks(plan=plan, origin=blocks.origin, root_fingerprint=blocks.fingerprint,
                       history=tuple(blocks.step_names), source_schema=blocks.source_schema, inputs=blocks.inputs)
 
-    def write(self, blocks: Blocks, *, keep_apart: tuple[str, ...] | list[str] = ()) -> WriteResult:
+    def write(self, blocks: Blocks, *, keep_apart: tuple[str, ...] | list[str] = (), schema: pa.Schema | None = None,
+              each: Callable[[dict[str, list]], dict[str, list]] | None = None) -> WriteResult:
         """Run `blocks` into the output's shards; published when the `with` block ends. Returns what will be
         published (also in `result` afterwards).
 
         `keep_apart`: columns the workers add for the driver (per-batch reports, samples) rather than for the
         output: they are left out of the shards and kept beside them, block by block, resumed blocks included;
         read them with `side(column)` before the `with` block ends.
+        `schema`: the output's schema (e.g. the input's features minus dropped columns); every shard is cast to it.
+        Default: the input's schema when the columns are the input's, else the types the rows carry.
+        `each`: a function applied on the driver to each block's rows, in block order, before writing (a batch in,
+        a batch out; e.g. numbering placeholders in order of first appearance). Blocks reused by `resume` do not
+        pass through it again, so a stateful `each` should go with a spec that changes per run (no reuse).
         """
         if self._result is not None:
             raise InputError("an output is written once")
         self._side = tuple(keep_apart)
-        records, resumed = self._run(blocks, self.work, self.fmt, cast_to=blocks.source_schema,
-                                     keep_apart=self._side)
+        records, resumed = self._run(blocks, self.work, self.fmt, cast_to=schema or blocks.source_schema,
+                                     keep_apart=self._side, each=each, strict=schema is not None)
         self._result = (blocks, records, resumed)
         rows = sum(r.rows for r in records.values())
         return WriteResult(path=str(self.out_dir), format=self.fmt, rows=rows, shards=len(blocks.plan.blocks),
@@ -746,7 +800,8 @@ class RayOutput:
 
     # -- internals --
     def _run(self, blocks: Blocks, folder: Path, fmt: str, cast_to: pa.Schema | None = None,
-             keep_apart: tuple[str, ...] = ()) -> tuple[dict[str, ShardRecord], set[str]]:
+             keep_apart: tuple[str, ...] = (), each: Callable[[dict[str, list]], dict[str, list]] | None = None,
+             strict: bool = False) -> tuple[dict[str, ShardRecord], set[str]]:
         plan = blocks.plan
         journal = Journal(folder, digest(blocks.fingerprint, fmt), fmt)
         kept = journal.reusable({b.key for b in plan.blocks}) if self.resume else {}
@@ -765,7 +820,9 @@ class RayOutput:
             if apart:  # written before the shard and its journal line: a journalled shard has its side file
                 side = _write_shard(folder, f"{block.key}.side", table.select(apart), "parquet").shard
                 table = table.drop_columns(apart)
-            table = _fit(table, cast_to)
+            if each is not None:
+                table = batch_to_table(each(table.to_pydict()), table.schema)
+            table = _fit(table, cast_to, strict=strict)
             schema_seen = schema_seen or table.schema
             record = _write_shard(folder, block.key, table, fmt)
             record.side = side
@@ -814,15 +871,22 @@ class RayOutput:
                            resumed_blocks=len(resumed), manifest=str(self.out_dir / "_manifest.json"))
 
 
-def _fit(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
-    """Cast to the input's schema (types and metadata) when the columns are the input's; else leave as is."""
-    if schema is None or table.schema.names != schema.names:
+def _fit(table: pa.Table, schema: pa.Schema | None, *, strict: bool = False) -> pa.Table:
+    """Cast to `schema` (types and metadata). Not strict (the input's schema by default): only when the columns
+    are the schema's, else as is. Strict (a schema the caller gave): always, or one clear error."""
+    if schema is None or (not strict and table.schema.names != schema.names):
         return table
     if table.schema.equals(schema, check_metadata=True):
         return table
     try:
-        return table.cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return table.select(schema.names).cast(schema)
+    except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        if strict:
+            extra = sorted(set(table.schema.names) - set(schema.names))
+            missing = sorted(set(schema.names) - set(table.schema.names))
+            detail = f"; extra: {', '.join(extra)}" if extra else ""
+            detail += f"; missing: {', '.join(missing)}" if missing else ""
+            raise RayRunError(f"the mapped rows do not fit the output schema{detail}") from None
         return table
 
 
