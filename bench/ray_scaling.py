@@ -71,6 +71,34 @@ def toy_stats(rows: int):
     return counts
 
 
+def detect_stats(rows: int, profile: str = "fast"):
+    """`--stats ray_scaling:detect_stats`: the detect pass's real statistics (`decisions.stats.DatasetStats`) over
+    generated rows, merged as the driver merges them (profile from `HF_ANON_MCP_BENCH_PROFILE`, default fast)."""
+    import pickle as _pickle
+
+    from hf_anon_mcp.decisions.detect import STATS, DetectSpec, DetectWorker
+    from hf_anon_mcp.engine.analyzer import EngineConfig
+
+    worker = DetectWorker(DetectSpec(EngineConfig(profile=os.environ.get("HF_ANON_MCP_BENCH_PROFILE", profile)),
+                                     ("text",)))
+    stats, batch = None, []
+
+    def flush():
+        nonlocal stats
+        out = worker({k: [r[k] for r in batch] for k in batch[0]})
+        part = _pickle.loads(out[STATS][0])
+        stats = part if stats is None else stats.merge(part)
+        batch.clear()
+
+    for row in generated_rows(rows):
+        batch.append(row)
+        if len(batch) == 256:
+            flush()
+    if batch:
+        flush()
+    return stats
+
+
 def load_callable(ref: str):
     return load_worker(ref)
 
