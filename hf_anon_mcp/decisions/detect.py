@@ -15,7 +15,7 @@ from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
 from hf_anon_mcp.engine.completion import (caps_text, cued_addresses, greeted_names, grow_names,
                                            lower_case_names, names_in_caps, people_named_as_orgs,
-                                           postcode_addresses)
+                                           labelled_names, postcode_addresses, unmarked_organisations)
 from hf_anon_mcp.engine.detect import Finding, find_in_texts
 from hf_anon_mcp.engine.entities import risk_of
 from hf_anon_mcp.engine.surrogates import normalise
@@ -151,8 +151,9 @@ class DetectWorker:
             col = columns[ci]
             findings = clean_names(text, retype_birth_dates(text, findings))
             if not self.spec.config.patterns_only:
-                findings = people_named_as_orgs(text, findings)
-                findings = grow_names(text, lower_case_names(text, greeted_names(text, findings)))
+                findings = unmarked_organisations(text, people_named_as_orgs(text, findings))
+                findings = labelled_names(text, greeted_names(text, findings))
+                findings = grow_names(text, lower_case_names(text, findings))
             findings = postcode_addresses(text, cued_addresses(text, findings))
             cstats = stats.column(col)
             cstats.nested = cstats.nested or not isinstance(batch[col][row], str)

@@ -92,8 +92,12 @@ def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
             if before and before.group(1)[0].isupper() and _gazetteer_name([before.group(1), text[f.start:f.end]]):
                 f = f._replace(entity_type="PERSON", start=before.start())  # `Will Bauer` read as an org `Bauer`
             words = text[f.start:f.end].split()
-            if len(words) == 1 and words[0].lower() in all_first_names() and not is_english_word(words[0].lower()):
+            bare = [re.sub(r"['’]s$", "", w).strip(".,") for w in words]
+            if len(words) == 1 and _known_name(bare[0]):
                 f = f._replace(entity_type="PERSON")
+            elif 2 <= len(words) <= 4 and all(_known_name(w) or len(w) == 1 or w.lower() in _PARTICLES
+                                              for w in bare) and _known_name(bare[-1]):
+                f = f._replace(entity_type="PERSON")  # `Faina D. Yefremova`, every word a known name part
             elif (2 <= len(words) <= 4 and words[0].lower() in all_first_names()
                     and all(w[:1].isupper() or w.lower() in _PARTICLES for w in words)
                     and not any(is_english_word(w.lower().strip(".,")) for w in words[1:]
@@ -146,6 +150,31 @@ def lower_case_names(text: str, findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not any(a.start <= f.start and f.end <= a.end for a in added)] + added
 
 
+_LABELLED = re.compile(r"(?im)(?:^|[{,;]\s*\"?)(?:full name|name|customer(?: name)?|contact|patient|applicant|"
+                       r"employee|client|from|to|attn|attention)\"?[ \t]*[:=][ \t]*\"?"
+                       r"((?:[A-ZÀ-Þ][\w'’.-]*)(?:[ \t]+(?:[A-ZÀ-Þ][\w'’.-]*|[a-z]{1,3})){0,3})")
+
+
+def labelled_names(text: str, findings: list[Finding]) -> list[Finding]:
+    """`Name: Sieda Lopez`, `"customer": "Jo Li"`: a form field that names a person, the whole value."""
+    added = []
+    for m in _LABELLED.finditer(text):
+        start, end = m.start(1), m.end(1)
+        value = m.group(1).rstrip(".")
+        end = start + len(value)
+        words = value.split()
+        if not words or any(w.lower() in _stop_words() for w in words[:1]) or not (
+                _known_name(words[0]) or len(words) >= 2 or any(f.entity_type == "PERSON" and f.start < end
+                                                                and start < f.end for f in findings)):
+            continue
+        added.append(Finding("PERSON", start, end, 0.6))
+    if not added:
+        return findings
+    return [f for f in findings if not any(a.start <= f.start and f.end <= a.end or
+                                           (f.entity_type == "PERSON" and a.start < f.end and f.start < a.end)
+                                           for a in added)] + added
+
+
 def greeted_names(text: str, findings: list[Finding]) -> list[Finding]:
     """Names right after a greeting (`Hi Jan!`, `Got it LENA,`) or a sign-off (`Cheers, Mads (Tier 2)`,
     `-- Bruce, Brightloom Support`) when the first word is a known first name: the places support text puts them."""
@@ -163,6 +192,45 @@ def greeted_names(text: str, findings: list[Finding]) -> list[Finding]:
         return findings
     # a date or place NER saw in the same words (`I'm Jan.` read as January) gives way to the name
     return [f for f in findings if not any(a.start < f.end and f.start < a.end for a in added)] + added
+
+
+def _known_name(word: str) -> bool:
+    """A capitalised first or last name from the gazetteers that is no English or common word."""
+    from hf_anon_mcp.engine.names import all_last_names, english_words
+
+    low = word.lower()
+    return (word[:1].isupper() and (low in _first_names() or low in all_last_names())
+            and low not in english_words() and low not in common_words())
+
+
+_ORG_MARKERS = frozenset({
+    "inc", "corp", "corporation", "co", "company", "ltd", "llc", "llp", "plc", "gmbh", "ag", "sa", "sas", "bv", "nv",
+    "group", "holdings", "bank", "university", "college", "school", "academy", "hospital", "clinic", "institute",
+    "foundation", "association", "society", "agency", "ministry", "department", "council", "committee", "club",
+    "team", "airlines", "airways", "motors", "systems", "technologies", "technology", "labs", "lab", "solutions",
+    "services", "partners", "international", "industries", "enterprises", "studio", "studios", "media", "press",
+    "news", "times", "post", "network", "store", "shop", "market", "bros", "brothers", "sons", "ventures", "capital",
+    "consulting", "software", "energy", "pharma", "health", "insurance", "church", "party", "union", "fc", "united",
+    "city", "state", "government", "court", "office", "bureau", "service", "center", "centre", "museum", "library",
+})
+
+
+def unmarked_organisations(text: str, findings: list[Finding]) -> list[Finding]:
+    """An organisation NER found that carries no organisation word (Inc, Bank, University...) and is one to three
+    capitalised words: often a person the small model mistyped (`Kónya, Becker and Vasquez`). Typed PERSON so the
+    default policy, which keeps organisations, does not keep them; real brands that recur are kept later as the
+    dataset's own vocabulary (`decisions.decide`)."""
+    out = []
+    for f in findings:
+        if f.entity_type == "ORGANIZATION":
+            words = re.findall(r"[^\W\d_][\w'’.-]*", text[f.start:f.end])
+            if (1 <= len(words) <= 3 and all(w[0].isupper() for w in words)
+                    and not any(w.lower().strip(".") in _ORG_MARKERS for w in words)
+                    and not any(c.isdigit() for c in text[f.start:f.end])
+                    and not text[f.start:f.end].isupper()):
+                f = f._replace(entity_type="PERSON", score=min(f.score, 0.5))
+        out.append(f)
+    return out
 
 
 def caps_text(text: str) -> bool:
