@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--no-verify", dest="verify", action="store_const", const="off", help="same as --verify off")
     anon.add_argument("--include-raw-terms", action="store_true",
                       help="name the kept frequent terms in the report (off by default)")
+    anon.add_argument("--engine", choices=["local", "ray"], default="local",
+                      help="local worker processes (default) or a Ray cluster (the output is then a folder of "
+                           "Parquet shards)")
+    anon.add_argument("--ray-address", help="address of a running Ray cluster (default with --engine ray: start a "
+                                            "local Ray)")
+    anon.add_argument("--resume", action="store_true", help="with --engine ray: reuse the shards of an interrupted "
+                                                             "run")
     anon.add_argument("--plant-canaries", type=int, metavar="N",
                       help="plant N synthetic secret records to audit the fine-tuned model later (values go to "
                            "OUTPUT.canaries.json, which never leaves this machine)")

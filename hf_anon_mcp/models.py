@@ -203,6 +203,10 @@ class AnonymizeRequest(BaseModel):
     num_proc: int | None = Field(None, ge=1, le=64, description="Worker processes (default: by size).")
     batch_size: int = Field(256, ge=1, le=100_000)
     include_raw_terms: bool = Field(False, description="Name kept frequent terms.")
+    engine: Literal["local", "ray"] = Field("local", description="local: worker processes here; ray: a Ray "
+                                            "cluster (output: a folder of shards).")
+    ray_address: str | None = Field(None, description="Ray cluster address (default: start a local Ray).")
+    resume: bool = Field(False, description="Ray: reuse shards of an interrupted run.")
     plant_canaries: int = Field(0, ge=0, le=1000, description="Canaries to plant, for audit_finetune.")
     canary_repetitions: list[int] = Field(default_factory=lambda: [1, 4, 16], description="Copies per canary.")
     canary_column: str | None = Field(None, description="Column for canaries.")

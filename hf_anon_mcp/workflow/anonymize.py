@@ -26,7 +26,7 @@ from hf_anon_mcp.decisions.detect import DetectSpec, warm
 from hf_anon_mcp.decisions.pipeline import (Spill, check_sample, decide_pass, detect_pass, finish_verification,
                                             replace_pass, sample_rate)
 from hf_anon_mcp.decisions.replace import ReplaceSpec, ReplaceStats
-from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info, get_analyzer
+from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info
 from hf_anon_mcp.engine.anonymizer import OperatorPlan
 from hf_anon_mcp.engine.entities import DATE_OF_BIRTH, known_entities
 from hf_anon_mcp.engine.operators import Renumberer
@@ -110,121 +110,6 @@ def _surrogate_secret(policy: AnonymizationPolicy, output: Path) -> tuple[bytes,
     return secrets.token_hex(32).encode(), f"file:{key_file.name}", key_file
 
 
-def _anonymize_batch(task: tuple[list[tuple[str, str | None]], EngineConfig, OperatorPlan]):
-    """Worker: each (text, whole-cell entity or None) -> (new text, Counter of replaced entity types)."""
-    items, config, plan = task
-    to_analyze = [text for text, entity in items if entity is None]
-    found = iter(analyze_texts(to_analyze, config))
-    out = []
-    for text, entity in items:
-        results = next(found) if entity is None else whole_cell(text, entity)
-        out.append(anonymize_text(text, results, plan))
-    return out
-
-
-def _warm(config: EngineConfig) -> None:
-    warm(config)
-
-
-def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
-              cancel: threading.Event | None = None) -> AnonymizeReport:
-    """Anonymize a dataset into a new one; the input is never modified.
-
-    >>> report = anonymize(AnonymizeRequest(source="tickets.csv", output="tickets.anon.parquet"))
-    >>> report.rows_out == report.rows_in, report.residual_risk
-    (True, <RiskLevel.none: 'none'>)
-    """
-    started = time.perf_counter()
-    policy = resolve_policy(request)
-    output = Path(request.output).expanduser()
-    fmt = output_format(output)
-    source = open_source(request.source, config=request.config_name, split=request.split)
-    check_output(output, source.path, overwrite=request.overwrite)
-    features = source.features
-    unknown = [c for c in policy.columns if c not in features]
-    if unknown:
-        raise PolicyError(f"policy names unknown column(s): {', '.join(unknown)}",
-                          hint="available: " + ", ".join(features))
-    rules = policy.columns
-    dropped = [c for c, r in rules.items() if r.action == "drop"]
-    kept = [c for c, r in rules.items() if r.action == "keep"]
-    whole = {c: r.entity for c, r in rules.items() if r.action == "entity"}
-    text_cols = choose_text_columns(features, request.columns)
-    if whole:
-        choose_text_columns(features, list(whole))  # whole-cell columns must hold text too
-    work_cols = [c for c in dict.fromkeys([*text_cols, *whole]) if c not in dropped and c not in kept]
-
-    config = _engine_config(request, policy)
-    secret, key_source, new_key_file = _surrogate_secret(policy, output)
-    plan = OperatorPlan(policy, surrogate_secret=secret, number_secret=secrets.token_bytes(32))
-    renumber = Renumberer() if OperatorName.numbered in policy.operators_used() else None
-    out_features = Features({k: v for k, v in features.items() if k not in dropped})
-    ds, expected = limited(source, max_rows=request.max_rows)
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    pending: deque = deque()
-
-    def feed():
-        for batch in iter_batches(source, ds, request.batch_size):
-            cells = [(col, i, text) for col in work_cols for i, value in enumerate(batch[col])
-                     for text in strings_in(value)]
-            pending.append((batch, cells))
-            yield [(text, whole.get(col)) for col, _, text in cells], config, plan
-
-    rows = 0
-    with AtomicDatasetWriter(output, out_features.arrow_schema) as writer:
-        results = ordered_map(_anonymize_batch, feed(), num_proc=request.num_proc, initializer=_warm,
-                              initargs=(config,), cancel=cancel)
-        for done in results:
-            batch, cells = pending.popleft()
-            new_texts: dict[tuple[str, int], list[str]] = defaultdict(list)
-            for (col, i, _), (text, replaced) in zip(cells, done):
-                new_texts[(col, i)].append(renumber(text) if renumber else text)
-                for entity, n in replaced.items():
-                    counts[(col, entity)] += n
-            for col in work_cols:
-                batch[col] = [replace_strings(value, iter(new_texts[(col, i)])) if (col, i) in new_texts else value
-                              for i, value in enumerate(batch[col])]
-            writer.write_batch(batch)
-            rows = writer.rows
-            if progress:
-                progress(Progress(stage="anonymize", done=rows, total=expected,
-                                  message=f"anonymized {rows:,} rows" + (f" of {expected:,}" if expected else "")))
-        if rows == 0:
-            raise InputError(f"dataset is empty: {request.source}")
-        writer.commit()
-    if new_key_file is not None:
-        _write_key(new_key_file, secret)
-    elapsed_write = time.perf_counter() - started
-
-    report = AnonymizeReport(
-        report_id=f"anon-{uuid.uuid4().hex[:12]}",
-        source=request.source,
-        output_path=str(output),
-        output_format=fmt,
-        rows_in=rows,
-        rows_out=writer.rows,
-        canaries_planted=len(plan_canaries.canaries) if plan_canaries else 0,
-        canary_rows=plan_canaries.rows_inserted if plan_canaries else 0,
-        canary_file=str(canary_file) if canary_file else None,
-        columns_anonymized=work_cols,
-        columns_dropped=dropped,
-        columns_kept=kept,
-        whole_cell_columns=whole,
-        replaced=[ReplacedStat(column=c, entity_type=e, count=n, operator=plan.operator_name(e))
-                  for (c, e), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1]))],
-        operators={e: plan.operator_name(e) for e in sorted({e for _, e in counts})},
-        default_operator=policy.default_operator.operator.value,
-        surrogates_consistent=bool({OperatorName.surrogate, OperatorName.numbered} & policy.operators_used()),
-        surrogate_key_source=key_source,
-        detector=detector_info(config),
-        elapsed_s=round(elapsed_write, 3),
-        rows_per_s=round(rows / elapsed_write, 1) if elapsed_write else 0.0,
-    )
-    if request.verify and work_cols:
-        _verify(report, request, policy, progress)
-    return report
-
-
 def _warm(config: EngineConfig) -> None:
     warm(config)
 
@@ -240,9 +125,15 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
     started = time.perf_counter()
     policy = resolve_policy(request)
     output = Path(request.output).expanduser()
-    fmt = output_format(output)
+    if request.engine == "ray":
+        if output.suffix:
+            raise InputError("the Ray engine writes a folder of shards: give an output path without a suffix")
+        fmt = "parquet"
+    else:
+        fmt = output_format(output)
     source = open_source(request.source, config=request.config_name, split=request.split)
-    check_output(output, source.path, overwrite=request.overwrite)
+    if request.engine != "ray" or not request.resume:
+        check_output(output, source.path, overwrite=request.overwrite)
     features = source.features
     unknown = [c for c in policy.columns if c not in features]
     if unknown:
@@ -275,6 +166,56 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
                               message=f"anonymize: {verb} {done:,} rows{of}"))
 
     totals, samples = ReplaceStats(), []
+    run = _run_ray if request.engine == "ray" else _run_local
+    stats, decisions, verification, rows_written, structure_ok, plan_canaries, canary_file = run(
+        request=request, config=config, policy=policy, plan=plan, renumber=renumber, output=output, source=source,
+        ds=ds, work_cols=work_cols, string_cols=string_cols, dropped=dropped, features=features,
+        out_features=out_features, secret=secret, totals=totals, samples=samples, tell=tell, num_proc=num_proc,
+        cancel=cancel)
+    if new_key_file is not None:
+        _write_key(new_key_file, secret)
+    verification = finish_verification(verification, totals, policy, structure_ok,
+                                       "" if structure_ok else f"{rows_written} rows written of {stats.rows}")
+    elapsed = time.perf_counter() - started
+    rows = stats.rows
+    return AnonymizeReport(
+        report_id=f"anon-{uuid.uuid4().hex[:12]}",
+        source=request.source,
+        output_path=str(output),
+        output_format=fmt,
+        rows_in=rows,
+        rows_out=rows_written,
+        canaries_planted=len(plan_canaries.canaries) if plan_canaries else 0,
+        canary_rows=plan_canaries.rows_inserted if plan_canaries else 0,
+        canary_file=str(canary_file) if canary_file else None,
+        columns_anonymized=[c for c in work_cols if decisions.columns[c].action != "keep"],
+        columns_dropped=dropped,
+        columns_kept=[*kept, *(c for c in work_cols if decisions.columns[c].action == "keep")],
+        whole_cell_columns={c: d.entity for c, d in decisions.columns.items() if d.action == "replace_cells"},
+        replaced=_stats(totals.replaced, plan),
+        kept=_stats(totals.kept, None),
+        propagated=_stats(totals.propagated, plan),
+        operators={e: plan.operator_name(e) for e in sorted({e for _, e in totals.replaced})},
+        default_operator=policy.default_operator.operator.value,
+        surrogates_consistent=bool({OperatorName.surrogate, OperatorName.numbered} & policy.operators_used()),
+        surrogate_key_source=key_source,
+        residual_risk=_residual_risk(verification),
+        residual_note=verification.verdict,
+        detector=detector_info(config),
+        elapsed_s=round(elapsed, 3),
+        rows_per_s=round(rows / elapsed, 1) if elapsed else 0.0,
+        policy_level=policy.level if not policy.entities else "entities",
+        secrets_kept=policy.keep_secrets,
+        column_decisions=list(decisions.columns.values()),
+        kept_frequent_terms=[k if request.include_raw_terms else KeptTerm(rows=k.rows, share=k.share)
+                             for k in decisions.kept_report[:50]],
+        verification=verification,
+    )
+
+
+def _run_local(*, request, config, policy, plan, renumber, output, source, ds, work_cols, string_cols, dropped,
+               features, out_features, secret, totals, samples, tell, num_proc, cancel):
+    """The three passes on this machine's warm worker pool, written atomically to `output`."""
     with LocalRunner(num_proc, cancel=cancel, initializer=_warm, initargs=(config,)) as runner, \
             Spill(output) as spill:
         stats = detect_pass(runner, DetectSpec(config, tuple(work_cols)),
@@ -312,45 +253,53 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
                 if canary_file:
                     canary_file.unlink(missing_ok=True)
                 raise
-    if new_key_file is not None:
-        _write_key(new_key_file, secret)
-    verification = finish_verification(verification, totals, policy, structure_ok,
-                                       "" if structure_ok else f"{writer.rows} rows written of {stats.rows}")
-    elapsed = time.perf_counter() - started
-    rows = stats.rows
-    return AnonymizeReport(
-        report_id=f"anon-{uuid.uuid4().hex[:12]}",
-        source=request.source,
-        output_path=str(output),
-        output_format=fmt,
-        rows_in=rows,
-        rows_out=writer.rows,
-        canaries_planted=len(plan_canaries.canaries) if plan_canaries else 0,
-        canary_rows=plan_canaries.rows_inserted if plan_canaries else 0,
-        canary_file=str(canary_file) if canary_file else None,
-        columns_anonymized=[c for c in work_cols if decisions.columns[c].action != "keep"],
-        columns_dropped=dropped,
-        columns_kept=[*kept, *(c for c in work_cols if decisions.columns[c].action == "keep")],
-        whole_cell_columns={c: d.entity for c, d in decisions.columns.items() if d.action == "replace_cells"},
-        replaced=_stats(totals.replaced, plan),
-        kept=_stats(totals.kept, None),
-        propagated=_stats(totals.propagated, plan),
-        operators={e: plan.operator_name(e) for e in sorted({e for _, e in totals.replaced})},
-        default_operator=policy.default_operator.operator.value,
-        surrogates_consistent=bool({OperatorName.surrogate, OperatorName.numbered} & policy.operators_used()),
-        surrogate_key_source=key_source,
-        residual_risk=_residual_risk(verification),
-        residual_note=verification.verdict,
-        detector=detector_info(config),
-        elapsed_s=round(elapsed, 3),
-        rows_per_s=round(rows / elapsed, 1) if elapsed else 0.0,
-        policy_level=policy.level if not policy.entities else "entities",
-        secrets_kept=policy.keep_secrets,
-        column_decisions=list(decisions.columns.values()),
-        kept_frequent_terms=[k if request.include_raw_terms else KeptTerm(rows=k.rows, share=k.share)
-                             for k in decisions.kept_report[:50]],
-        verification=verification,
-    )
+    return stats, decisions, verification, writer.rows, structure_ok, plan_canaries, canary_file
+
+
+def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, work_cols, string_cols, dropped,
+             features, out_features, secret, totals, samples, tell, num_proc, cancel):
+    """The same three passes on a Ray cluster: detect and replace on actor pools, statistics and decisions on the
+    driver, shards published into the output folder only when complete (resumable with `resume`)."""
+    import pickle as _pickle
+
+    from hf_anon_mcp.decisions.detect import STATS, DetectWorker
+    from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceWorker
+    from hf_anon_mcp.runners.ray_runner import RayRunner
+
+    if request.plant_canaries or request.max_rows:
+        raise InputError("plant_canaries and max_rows are not supported with the Ray engine yet",
+                         hint="run without --engine ray")
+
+    def renumber_batch(batch):
+        for col in work_cols:
+            if col in batch:
+                batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
+        return batch
+
+    with RayRunner(address=request.ray_address) as runner:
+        src = runner.read(request.source, schema=features.arrow_schema)
+        with runner.output(output, fmt="parquet", resume=request.resume, overwrite=request.overwrite,
+                           progress=lambda n: tell("replace", n, "anonymized")) as out:
+            detected = out.stage("detect", runner.map(src, DetectWorker, DetectSpec(config, tuple(work_cols)),
+                                                      batch_size=request.batch_size))
+            stats = runner.collect(detected, STATS, merge=lambda a, b: a.merge(b))
+            if stats is None or stats.rows == 0:
+                raise InputError(f"dataset is empty: {request.source}")
+            decisions = decide_pass(stats, policy, work_cols)
+            spec = ReplaceSpec(decisions=decisions, plan=plan, columns=tuple(work_cols),
+                               string_columns=tuple(string_cols), dropped=tuple(dropped),
+                               sample_rate=sample_rate(stats.rows, request.verify),
+                               sample_key=hashlib.sha256(b"hf-anon-mcp sample\x1f" + secret).digest())
+            result = out.write(runner.map(detected, ReplaceWorker, spec, batch_size=request.batch_size),
+                               keep_apart=[REPORT, SAMPLE], schema=out_features.arrow_schema,
+                               each=renumber_batch if renumber else None)
+            for value in out.side(REPORT):
+                if value is not None:
+                    totals.merge(_pickle.loads(value))
+            samples.extend(v for v in out.side(SAMPLE) if v is not None)
+            verification = (check_sample(runner.pool, samples, policy, request.verify, config, decisions)
+                            if request.verify != "off" else VerificationResult(sample_note="verification was off"))
+    return stats, decisions, verification, result.rows, result.rows == stats.rows, None, None
 
 
 def _canaries(request: AnonymizeRequest, decisions, work_cols: list[str], features, rows: int):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from hf_anon_mcp.config import get_settings
 from hf_anon_mcp.data.sources import choose_text_columns, iter_batches, limited, open_source
-from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info, get_analyzer
+from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info
 from hf_anon_mcp.engine.detect import Finding
 from hf_anon_mcp.engine.entities import is_secret, risk_of
 from hf_anon_mcp.engine.masking import mask_sample
