@@ -101,7 +101,11 @@ class SampleCheckWorker:
         from hf_anon_mcp.decisions.detect import term_of
         from hf_anon_mcp.decisions.stats import shape
 
+        from hf_anon_mcp.engine.postprocess import _NOT_NAMES
+
         value = text[f.start:f.end]
+        if value.strip(" .,:;'\"()").lower() in _NOT_NAMES:
+            return True  # a field label (`IBAN`, `SSN`) beside a replacement, not a name
         term = term_of(value)
         if term in self.spec.kept_terms or any(w in self._kept_words for w in term.split()):
             return True
