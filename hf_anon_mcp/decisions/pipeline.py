@@ -54,7 +54,10 @@ class Spill:
                 yield pickle.load(fh)
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()  # flushes: on a full disk this fails too, and the file goes anyway
+        except OSError:
+            pass
         self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> "Spill":
