@@ -70,4 +70,14 @@ def _label(item: Any) -> str:
         return " ".join(str(item[k]) for k in ("name", "version") if item.get(k))
     name = getattr(item, "name", None)
     version = getattr(item, "version", None)
+    if name in _LABELS:
+        return _LABELS[name].format(version=version or "")
     return " ".join(str(x) for x in (name, version) if x) or str(item)
+
+
+# The engine's detector names, as people read them in a header.
+_LABELS = {
+    "presidio-analyzer": "Presidio {version} patterns and checksums, secret rules",
+    "spacy-model": "spaCy NER {version}",
+    "rampart": "Rampart ONNX token classifier ({version})",
+}
