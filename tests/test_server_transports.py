@@ -23,7 +23,9 @@ from conftest import CANARY_ROWS, CANARY_VALUES, write_jsonl
 
 EXE = str(Path(sys.executable).with_name("hf-anon-mcp"))
 TOKEN = "test-bearer-token-0123456789abcdef"
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_ANON_MCP_TOKEN": TOKEN}
+# A generous job wait: on a loaded machine a first call (model load) can outlast the default 40 s and answer with a
+# job_id, which these tests do not follow.
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_ANON_MCP_TOKEN": TOKEN, "HF_ANON_MCP_JOB_WAIT_S": "600"}
 
 
 def _free_port() -> int:
@@ -74,7 +76,9 @@ def test_stdio_subprocess_full_workflow(root):
     log = root.parent / f"{root.name}-stderr.log"
     # stdio servers do not inherit the environment: pass what it needs; keep its stderr for the canary check.
     params = StdioServerParameters(command="bash", args=["-c", f'exec "{EXE}" serve --root "{root}" 2>>"{log}"'],
-                                   env={"HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(root / ".cache")},
+                                   env={"HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(root / ".cache"),
+                                        "HF_ANON_MCP_JOB_WAIT_S": "600",
+                                        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}},
                                    cwd=str(root))
 
     progress: list[str] = []

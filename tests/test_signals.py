@@ -43,6 +43,28 @@ def _temporaries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".hfanon-" in p.name)
 
 
+def _env(tmp_path: Path) -> dict:
+    """The run's environment, with its own TMPDIR: temporaries outside the output folder are checked too."""
+    tmp = tmp_path.parent / f"{tmp_path.name}-tmpdir"
+    tmp.mkdir(exist_ok=True)
+    return {**ENV, "TMPDIR": str(tmp)}
+
+
+def _leftovers(tmpdir: str) -> list[str]:
+    """What a run left in its TMPDIR, but torch's compile cache (`torchinductor_<user>`, made at import, kept)."""
+    return sorted(p.name for p in Path(tmpdir).iterdir() if not p.name.startswith("torchinductor_"))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """After a failed assertion: end the run gently (so it cleans up), then for sure."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -82,30 +104,31 @@ def _assert_all_gone(processes: list[psutil.Process], timeout: float = 30.0) -> 
 def test_a_signal_ends_a_two_worker_anonymize_cleanly(tmp_path, rows_20k, signum):
     out = tmp_path / "tickets.anon.parquet"
     out.write_bytes(PREVIOUS)
+    env = _env(tmp_path)
     proc = subprocess.Popen([EXE, "anonymize", str(rows_20k), "--out", str(out), "--overwrite", "--num-proc", "2",
                              "--patterns-only", "--batch-size", "100"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
-    try:
-        _wait_for(lambda: _temporaries(tmp_path), 600, "the temporary output appeared", proc)  # writing
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:  # a temporary beside the output and both workers busy: mid-run
+        _wait_for(lambda: _temporaries(tmp_path) and len(_workers(_family(proc.pid))) == 2, 600,
+                  "two workers and a temporary output", proc)
         family = _family(proc.pid)
-        assert len(_workers(family)) == 2, [p.cmdline() for p in family]
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _stop(proc)
     assert proc.returncode == 128 + signum, err[-1500:]
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: interrupted by {signal.Signals(signum).name}"), err
     assert "Traceback" not in err
     _assert_all_gone(family)
-    assert _temporaries(tmp_path) == []
+    assert _temporaries(tmp_path) == [] and _leftovers(env["TMPDIR"]) == []
     assert out.read_bytes() == PREVIOUS
 
 
 def test_sigterm_ends_a_two_worker_scan(tmp_path, rows_20k):
+    env = _env(tmp_path)
     proc = subprocess.Popen([EXE, "scan", str(rows_20k), "--num-proc", "2", "--patterns-only", "--batch-size", "100"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         _wait_for(lambda: len(_workers(_family(proc.pid))) == 2, 600, "two workers", proc)
         time.sleep(1.0)
@@ -113,11 +136,11 @@ def test_sigterm_ends_a_two_worker_scan(tmp_path, rows_20k):
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _stop(proc)
     assert proc.returncode == 143 and out == "", err[-1500:]
     assert err.strip().startswith("error: interrupted by SIGTERM") and "Traceback" not in err
     _assert_all_gone(family)
+    assert _leftovers(env["TMPDIR"]) == []
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
@@ -128,7 +151,7 @@ def test_a_signal_ends_the_stdio_server(tmp_path, signum):
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum and out == b"", err[-1500:]
-    assert b"Traceback" not in err
+    assert b"Traceback" not in err and f"server stopped by {signal.Signals(signum).name}".encode() in err
 
 
 def test_a_client_closing_mid_job_stops_the_workers_and_writes_nothing(tmp_path, rows_20k):
@@ -141,9 +164,10 @@ def test_a_client_closing_mid_job_stops_the_workers_and_writes_nothing(tmp_path,
     out = tmp_path / "tickets.anon.parquet"
     out.write_bytes(PREVIOUS)
     log = tmp_path.parent / f"{tmp_path.name}-server.log"
+    tmpdir = _env(tmp_path)["TMPDIR"]
     params = StdioServerParameters(command="bash", args=["-c", f'exec "{EXE}" serve --root "{tmp_path}" 2>>"{log}"'],
                                    env={"HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(tmp_path / ".cache"),
-                                        "PATH": os.environ.get("PATH", ""),
+                                        "TMPDIR": tmpdir, "PATH": os.environ.get("PATH", ""),
                                         "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
                                    cwd=str(tmp_path))
     seen: dict[str, list] = {}
@@ -166,7 +190,10 @@ def test_a_client_closing_mid_job_stops_the_workers_and_writes_nothing(tmp_path,
                         "patterns_only": True, "batch_size": 100})
                 tg.start_soon(call)
                 deadline = anyio.current_time() + 600
-                while not _temporaries(tmp_path) and anyio.current_time() < deadline:
+                while anyio.current_time() < deadline:
+                    pid = server_pid()
+                    if _temporaries(tmp_path) and pid and len(_workers(_family(pid))) == 2:
+                        break
                     await anyio.sleep(0.2)
                 pid = server_pid()
                 seen["server"] = [psutil.Process(pid)] if pid else []
@@ -176,6 +203,6 @@ def test_a_client_closing_mid_job_stops_the_workers_and_writes_nothing(tmp_path,
     anyio.run(go)
     assert seen["server"] and len(seen["workers"]) == 2, seen
     _assert_all_gone(seen["server"] + seen["family"], timeout=60)
-    assert _temporaries(tmp_path) == []
+    assert _temporaries(tmp_path) == [] and _leftovers(tmpdir) == []
     assert out.read_bytes() == PREVIOUS
     assert "Traceback" not in log.read_text()
