@@ -39,10 +39,12 @@ def tool_model(name: str, base: type[BaseModel], *, drop: tuple[str, ...] = (),
 
 def flat_tool(model: type[BaseModel], body: Body, *, name: str, output: type[BaseModel], title: str,
               description: str, annotations: ToolAnnotations,
-              descriptions: dict[str, str] | None = None) -> Tool:
+              descriptions: dict[str, str] | None = None, result: str | None = None) -> Tool:
     """A tool named `name` whose arguments are `model`'s fields; it calls `body(model_instance, ctx)`.
 
     `descriptions` fill in fields that have none (shared across tools, so one field reads the same everywhere).
+    `result`: the one nested object of `output` this tool fills (`scan` of a JobView); the others are left out of
+    its published output schema (they are null in its results, and unlisted properties stay valid).
     """
     params = []
     for field_name, info in model.model_fields.items():
@@ -62,21 +64,25 @@ def flat_tool(model: type[BaseModel], body: Body, *, name: str, output: type[Bas
     call.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
     call.__annotations__ = {**{p.name: p.annotation for p in params}, "return": returns}
     tool = Tool.from_function(call, name=name, title=title, description=description, annotations=annotations)
-    return lean(tool, model)
+    return lean(tool, model, result=result)
 
 
-def lean(tool: Tool, model: type[BaseModel] | None = None) -> Tool:
+def lean(tool: Tool, model: type[BaseModel] | None = None, result: str | None = None) -> Tool:
     """Refuse unknown arguments and publish compact input and output schemas (in place; returns the tool).
 
     With `model`, the arguments are also validated as that model (its validators run: a request model that maps a
-    legacy `verify=false` to `"off"` accepts it here too)."""
+    legacy `verify=false` to `"off"` accepts it here too). With `result`, see `flat_tool`."""
     base = tool.fn_metadata.arg_model
     bases = (base, model) if model is not None else (base,)
     strict = type(base.__name__, bases, {"model_config": ConfigDict(extra="forbid"), "__module__": __name__})
     tool.fn_metadata.arg_model = strict
     tool.parameters = compact_input(strict.model_json_schema(by_alias=True))
     if tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = compact_output(tool.fn_metadata.output_schema)
+        schema = compact_output(tool.fn_metadata.output_schema)
+        if result is not None:
+            schema["properties"] = {k: v for k, v in schema["properties"].items()
+                                    if k == result or "object" not in _types(v)}
+        tool.fn_metadata.output_schema = schema
     tool.__dict__.pop("output_schema", None)  # a cached_property: recomputed from the compact schema
     return tool
 
@@ -155,6 +161,11 @@ def _output_prop(prop: dict, defs: dict) -> dict:
         if "properties" in item:
             out["description"] = " ".join(x for x in (out.get("description"), "Items: " + _fields_note(item)) if x)
     return out
+
+
+def _types(prop: dict) -> list:
+    kind = prop.get("type", [])
+    return kind if isinstance(kind, list) else [kind]
 
 
 def _fields_note(model_schema: dict, shown: int = 8) -> str:

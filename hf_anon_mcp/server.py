@@ -390,13 +390,15 @@ def build_tools(face: Face) -> list[Tool]:
 
     notes = FIELD_NOTES
     return [
-        flat_tool(ScanRequest, safe(face.scan), name="scan_dataset", output=JobView, descriptions=notes,
+        flat_tool(ScanRequest, safe(face.scan), name="scan_dataset", output=JobView, result="scan",
+                  descriptions=notes,
                   title="Scan a dataset for PII and secrets", annotations=_READ_ONLY, description=(
                       "Call first, on any dataset before fine-tuning or publishing it (and again on an output). "
                       "Reads only. Returns per column: entity types with counts, a risk level, masked samples, "
                       "recommended actions, the detectors that ran, and report_id for the card. A long scan returns "
                       "status 'running' and a job_id: follow it with get_job.")),
         flat_tool(AnonymizeRequest, safe(face.anonymize), name="anonymize_dataset", output=JobView,
+                  result="anonymize",
                   descriptions=notes, title="Write an anonymized copy of a dataset",
                   annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                               open_world_hint=False),
@@ -416,7 +418,8 @@ def build_tools(face: Face) -> list[Tool]:
                       "Information'; model card: under 'Training Details' plus a line in 'Bias, Risks, and "
                       "Limitations'); rewriting replaces it and leaves the rest of the card byte-identical. "
                       "Returns the section (counts and treatments, never values) and the card's tags.")),
-        flat_tool(PushInput, safe(face.push), name="push_private", output=JobView, descriptions=notes,
+        flat_tool(PushInput, safe(face.push), name="push_private", output=JobView, result="push",
+                  descriptions=notes,
                   title="Publish to a PRIVATE Hugging Face dataset repo",
                   annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                               open_world_hint=True),
@@ -427,13 +430,15 @@ def build_tools(face: Face) -> list[Tool]:
                       "files, reads the privacy back. Refuses secrets or high-risk PII (unless "
                       "allow_residual_pii=true), canary files, and files outside the dataset unless named in "
                       "include.")),
-        flat_tool(AuditRequest, safe(face.audit), name="audit_finetune", output=JobView, descriptions=notes,
+        flat_tool(AuditRequest, safe(face.audit), name="audit_finetune", output=JobView, result="audit",
+                  descriptions=notes,
                   title="Audit a fine-tuned model for leaks",
                   annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                               open_world_hint=True),
                   description=(
                       "Call after fine-tuning on data anonymized with plant_canaries. Reads only. Returns canary "
-                      "exposure (ids only), membership AUC, extraction counts and a verdict; a long run returns a job_id (get_job).")),
+                      "exposure (ids only), membership AUC, extraction counts and a verdict; a long run returns a "
+                      "job_id (get_job).")),
         lean(Tool.from_function(get_job, title="Follow a long job", annotations=_READ_ONLY, description=(
             "Call with the job_id of a result whose status is 'running'. Waits a bounded time with progress, then "
             "returns the job: still running, or done with the same summary the first call would have given."))),

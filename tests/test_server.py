@@ -92,6 +92,10 @@ def test_tools_list_is_lean_and_arguments_are_the_request_models_fields(root):
         assert schema["additionalProperties"] is False and "$defs" not in json.dumps(schema)
         assert set(schema.get("required", [])) == {f for f, i in model.model_fields.items() if i.is_required()}
         assert all(p.get("description") for p in schema["properties"].values()), name
+    # each workflow tool's output schema names only the result object it fills; get_job's names them all
+    assert "scan" in by_name["scan_dataset"].output_schema["properties"]
+    assert "anonymize" not in by_name["scan_dataset"].output_schema["properties"]
+    assert {"scan", "anonymize", "push"} <= set(by_name["get_job"].output_schema["properties"])
     for tool in tools:
         assert "$defs" not in json.dumps(tool.output_schema) and "$ref" not in json.dumps(tool.output_schema)
         assert tool.description.startswith("Call ") and "return" in tool.description.lower(), tool.name
@@ -254,11 +258,20 @@ def test_progress_notifications_during_a_large_anonymization(tmp_path, mode):
     assert not any("@example.com" in m for _, _, m in events)
 
 
+def _unseen_dev_rows(path: Path) -> Path:
+    """The dev rows with a fresh reference appended to each text: texts no earlier run in this process saw (the
+    engine remembers findings of texts it met, so a repeat run would finish before it could be cancelled)."""
+    import uuid
+
+    rows = [json.loads(line) for line in PII_DEV.read_text(encoding="utf-8").splitlines()]
+    return write_jsonl(path, [{"id": r["id"], "text": f"{r['text']} (ref {uuid.uuid4().hex[:10]})"} for r in rows])
+
+
 @pytest.mark.parametrize("mode", ERAS)
 def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path, monkeypatch, mode):
     monkeypatch.setenv("HF_ANON_MCP_JOB_WAIT_S", "0.5")
-    src = tmp_path / "dev.jsonl"
-    src.write_bytes(PII_DEV.read_bytes())
+    _unseen_dev_rows(tmp_path / "dev.jsonl")
+    _unseen_dev_rows(tmp_path / "dev2.jsonl")
 
     async def steps(c):
         first = await c.call_tool("anonymize_dataset", {
@@ -269,7 +282,7 @@ def test_a_job_outliving_the_wait_is_followed_and_another_is_cancelled(tmp_path,
                 break
             followed = await c.call_tool("get_job", {"job_id": first.structured_content["job_id"]})
         second = await c.call_tool("anonymize_dataset", {
-            "source": "dev.jsonl", "output": "two.parquet", "batch_size": 20, "verify": False})
+            "source": "dev2.jsonl", "output": "two.parquet", "batch_size": 20, "verify": False})
         cancelled = await c.call_tool("cancel_job", {"job_id": second.structured_content["job_id"]})
         return first, followed, second, cancelled
     first, followed, second, cancelled = _call(_server(tmp_path), mode, steps)
@@ -393,8 +406,7 @@ def test_a_call_abandoned_by_its_client_stops_its_job_and_writes_nothing(tmp_pat
     import threading
     import time
 
-    src = tmp_path / "dev.jsonl"
-    src.write_bytes(PII_DEV.read_bytes())
+    _unseen_dev_rows(tmp_path / "dev.jsonl")
 
     async def steps(c):
         with anyio.move_on_after(1.0):  # the client gives up before the job_id is handed out
