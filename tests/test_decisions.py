@@ -240,3 +240,23 @@ def test_ray_engine_gives_the_local_output_row_for_row(tmp_path, monkeypatch):
     assert len(a) == len(b) == 120 and a == b
     assert local.replaced_totals() == ray.replaced_totals()
     assert [d.kind for d in local.column_decisions] == [d.kind for d in ray.column_decisions]
+
+
+def test_survivor_check_reads_text_columns_not_category_labels(tmp_path):
+    """A customer surnamed like a product: the product label column keeps the word, and that is no survivor; the
+    same word left in free text would be one."""
+    src = tmp_path / "t.csv"
+    rows = [{"customer_name": f"{FIRST[i % 16]} Maxwell" if i % 4 == 0 else f"{FIRST[i % 16]} {LAST[i % 16]}",
+             "product": "Maxwell Soundbar" if i % 2 else "Lumen Dock",
+             "body": f"The {'Maxwell Soundbar' if i % 2 else 'Lumen Dock'} hums at night. Mark as urgent."}
+            for i in range(80)]
+    with src.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "o.jsonl"), verify="off"))
+    kinds = {d.column: d.kind for d in report.column_decisions}
+    assert kinds["product"] == "categorical"
+    out = _read(tmp_path / "o.jsonl")
+    assert [o["product"] for o in out] == [r["product"] for r in rows]
+    assert report.verification.propagation_survivors == 0

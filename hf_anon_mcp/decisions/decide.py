@@ -141,6 +141,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
             continue  # frequent first names (a support agent's signature) are still someone's name
         kept[term] = occurrences  # the dataset's own vocabulary: a product, the company, a template phrase
     kept_tokens = {t for term in kept for t in term.split()}
+    categorical_words = {w for v in categorical_values for w in v.split()}  # `maxwell` of `Maxwell Soundbar`
 
     propagate: dict[str, str] = {}
     row_only: set[str] = set()
@@ -161,7 +162,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
                 continue
             persons.setdefault(token, full)
             if (token in kept_tokens or is_english_word(token) or token in common_words()
-                    or token in categorical_values):
+                    or token in categorical_words):
                 row_only.add(token)  # a word too: replaced only where the full name is in the same row
             else:
                 propagate.setdefault(token, "PERSON")
