@@ -91,7 +91,7 @@ def end_children(timeout: float = 10.0, spare: frozenset[int] = frozenset()) -> 
     while alive and time.monotonic() < deadline:
         for child in multiprocessing.active_children():  # reaps finished multiprocessing children
             child.join(0)
-        alive = {pid for pid in alive if _alive(pid)}
+        alive = {pid for pid in alive if pid_alive(pid)}
         if alive:
             time.sleep(0.05)
     for pid in alive:
@@ -149,7 +149,8 @@ def _proc_children(pid: int) -> list[int]:
     return out
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is this process still running (a zombie is not)? Shared with the writer's sweep of stale temporaries."""
     try:
         import psutil
 

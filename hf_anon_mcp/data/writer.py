@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hf_anon_mcp.errors import AccessError, InputError
+from hf_anon_mcp.interrupts import pid_alive
 
 OUTPUT_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 TMP_MARK = _TMP_MARK = ".hfanon-"  # temporaries of an output: .<output name>.hfanon-<pid>-...
@@ -63,7 +64,7 @@ def sweep_stale_temporaries(output: Path) -> list[Path]:
     removed = []
     for tmp in output.parent.glob(f".{output.name}{_TMP_MARK}*"):
         pid = _pid_of(tmp.name)
-        if pid is not None and not _alive(pid):
+        if pid is not None and not pid_alive(pid):
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
@@ -74,16 +75,6 @@ def _pid_of(name: str) -> int | None:
         return int(name.split(_TMP_MARK, 1)[1].split("-", 1)[0])
     except (IndexError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class AtomicDatasetWriter:
