@@ -52,11 +52,13 @@ def runs(names: list[str] | None, num_procs: list[int]) -> dict[str, list[str]]:
     fast = ["--profile", "fast"] if profiles else ["--patterns-only"]
     table: dict[str, list[str] | None] = {"vanilla presidio": None}
     for n in num_procs:
-        suffix = "" if n == 1 else f", {n} workers"
-        table[f"ours default{suffix}"] = ["--num-proc", str(n)]
-        table[f"ours fast{suffix}"] = [*fast, "--num-proc", str(n)]
+        # 0: as a user runs it, workers chosen by the CLI from the input size
+        suffix = "" if n == 0 else ", 1 worker" if n == 1 else f", {n} workers"
+        procs = ["--num-proc", str(n)] if n else []
+        table[f"ours default{suffix}"] = procs
+        table[f"ours fast{suffix}"] = [*fast, *procs]
         if profiles:
-            table[f"ours thorough{suffix}"] = ["--profile", "thorough", "--num-proc", str(n)]
+            table[f"ours thorough{suffix}"] = ["--profile", "thorough", *procs]
     if not names:
         return table
     return {k: v for k, v in table.items() if any(k == n or k.startswith(n + ",") for n in names)}
@@ -148,7 +150,7 @@ def bench_mcp(n: int, words: int, work: Path, request: dict) -> dict:
             time.sleep(0.1)
 
     async def call(client, args: dict):
-        result = await client.call_tool("anonymize_dataset", {"request": args})
+        result = await client.call_tool("anonymize_dataset", args)  # flat fields, as agents pass them
         while not result.is_error and (result.structured_content or {}).get("status") == "running":
             await anyio.sleep(0.2)
             result = await client.call_tool("get_job", {"job_id": result.structured_content["job_id"]})
@@ -179,9 +181,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[4000], help="input sizes (4000 20000 200000)")
     parser.add_argument("--words", type=int, default=30, choices=[30, 60], help="~30-word rows or ~60-word unique ones")
     parser.add_argument("--runs", nargs="+", help='run names, e.g. "vanilla presidio" "ours default" "ours fast"')
-    parser.add_argument("--num-proc", type=int, nargs="+", default=[1, 2], help="worker counts for our runs")
+    parser.add_argument("--num-proc", type=int, nargs="+", default=[0],
+                        help="worker counts for our runs (0: chosen by the CLI, as users run it)")
     parser.add_argument("--mcp", action="store_true", help="also time two anonymize_dataset calls over MCP stdio")
-    parser.add_argument("--mcp-request", default="{}", help='extra request fields, e.g. \'{"patterns_only": true}\'')
+    parser.add_argument("--mcp-request", default="{}", help='extra tool fields, e.g. \'{"profile": "fast"}\'')
     parser.add_argument("--keep", help="work in this folder and keep inputs, outputs and logs")
     parser.add_argument("--json", help="write all results to this file")
     args = parser.parse_args()

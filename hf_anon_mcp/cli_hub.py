@@ -29,6 +29,8 @@ def add_hub_commands(subparsers) -> None:
     card.add_argument("--scan-report", dest="scan_report_path", help="JSON file of a scan report (scan --json)")
     card.add_argument("--anonymize-report", dest="anonymize_report_path",
                       help="JSON file of an anonymize report (anonymize --json)")
+    card.add_argument("--audit-report", dest="audit_report_path",
+                      help="JSON file of a leak audit (audit --json): its figures go in a model card")
     card.add_argument("--card", dest="card_path", required=True, help="card file to write (created if missing)")
     card.add_argument("--model-card", action="store_true", help="the card is a model card (default: dataset card)")
     card.add_argument("--differential-privacy", type=_yes_no, metavar="yes|no",

@@ -256,6 +256,7 @@ class VerificationResult(BaseModel):
     sample_types: dict[str, int] = Field(default_factory=dict)
     sample_examples: list[str] = Field(default_factory=list, description="Masked.")
     sample_note: str = ""
+    sample_seconds: float = Field(0.0, description="Wall seconds the independent sample check took.")
     structure_ok: bool = True
     structure_note: str = ""
     full_rescan: bool = False

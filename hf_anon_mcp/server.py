@@ -81,12 +81,16 @@ _REPORT_IDS = {
 }
 # The card and push tools take the workflow's request models with report ids in place of report files (the face
 # stores reports; an agent holds ids). Every other field, present or added later, is a tool argument as is.
-CardInput = tool_model("CardInput", CardRequest, add=_REPORT_IDS, drop=(
+_AUDIT_ID = {"audit_report_id": (str | None, Field(None, max_length=40, description="report_id returned by "
+                                                                                  "audit_finetune (model cards)."))}
+CardInput = tool_model("CardInput", CardRequest, add={**_REPORT_IDS, **_AUDIT_ID}, drop=(
     "scan_report", "anonymize_report", "upload_scan", "scan_report_path", "anonymize_report_path",
-    "allow_residual_pii"), doc="Which card to write and from which reports (ids from scan_dataset/anonymize_dataset).")
+    "audit_report_path", "allow_residual_pii"),
+    doc="Which card to write and from which reports (ids from scan_dataset/anonymize_dataset/audit_finetune).")
 PushInput = tool_model("PushInput", PushRequest, add=_REPORT_IDS, drop=("scan_report_path", "anonymize_report_path"))
 # Tool field -> the request field it fills, where the names differ (messages name the tool's field).
-_TOOL_NAMES = {"scan_report_path": "scan_report_id", "anonymize_report_path": "anonymize_report_id"}
+_TOOL_NAMES = {"scan_report_path": "scan_report_id", "anonymize_report_path": "anonymize_report_id",
+               "audit_report_path": "audit_report_id"}
 # Descriptions for request fields that carry none of their own (one wording for every tool).
 FIELD_NOTES = {
     "config_name": "Hub dataset config (subset); only for Hub sources.",
@@ -172,7 +176,8 @@ class Face:
             self.store.save(job.result)
             view.audit = job.result.model_dump(mode="json")
             view.next_step = (("Do not publish this model as is. " if job.result.leak else "")
-                              + f"Add the figures to the model card (audit report {job.result.report_id}).")
+                              + "Add the figures to the model card: write_model_card_privacy_section(card_type="
+                              f"'model', audit_report_id='{job.result.report_id}', ...).")
         else:
             view.push, cut = cap_push(job.result)
             view.next_step = ("Show this preview to the user; push again with confirm=true only if they agree."
@@ -223,7 +228,8 @@ class Face:
         fields = {k: v for k, v in request.model_dump().items() if k in CardRequest.model_fields}
         fields.update(card_path=self.path(request.card_path, new=True),
                       scan_report_path=self.report_path(request.scan_report_id),
-                      anonymize_report_path=self.report_path(request.anonymize_report_id))
+                      anonymize_report_path=self.report_path(request.anonymize_report_id),
+                      audit_report_path=self.report_path(request.audit_report_id))
         result = write_card_section(CardRequest(**fields))
         shown = result
         if len(result.section_markdown) > MAX_SECTION_CHARS:

@@ -172,3 +172,53 @@ def test_without_the_extra_a_one_line_error_names_the_install(world):
     assert done.returncode == 2, done.stderr[-1500:]
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'hf-anon-mcp[audit]'" in lines[0] and "torch" in lines[0]
+
+
+def test_model_card_carries_the_audit_figures(report_with, world, tmp_path):
+    """`card --model-card --audit-report R`: the audit's figures under the card's privacy section, at the
+    section's heading depth, no raw value; a file that is no audit report is a one-line error, exit 2."""
+    report = tmp_path / "audit.json"
+    report.write_text(report_with.model_dump_json())
+    card = tmp_path / "README.md"
+    done = subprocess.run([EXE, "card", "--model-card", "--card", str(card), "--audit-report", str(report)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = card.read_text()
+    assert "Leak audit of the fine-tuned model" in text and report_with.report_id in text
+    assert f"{report_with.membership.auc:.2f}" in text and "seen 16x" in text
+    heading = next(line for line in text.splitlines() if "Leak audit of the fine-tuned model" in line)
+    section = next(line for line in text.splitlines() if line.lstrip("#").strip() == "Privacy and personal data")
+    assert len(heading) - len(heading.lstrip("#")) == len(section) - len(section.lstrip("#")) + 1
+    _assert_clean(text + done.stdout + done.stderr, world)
+    bad = subprocess.run([EXE, "card", "--model-card", "--card", str(card), "--audit-report", str(world["canaries"])],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "not an audit report" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and "audit report" in bad.stderr, bad.stderr
+
+
+def test_mcp_card_tool_takes_the_audit_report_id(report_with, world, tmp_path):
+    """Over MCP the card tool takes `audit_report_id` (flat, like the other report ids) from the server's store."""
+    import anyio
+    from mcp import Client
+
+    from hf_anon_mcp.config import Settings
+    from hf_anon_mcp.reports import ReportStore
+    from hf_anon_mcp.server import build_server
+
+    ReportStore(tmp_path / ".reports").save(report_with)
+    server = build_server(Settings(reports_dir=tmp_path / ".reports"), roots=[tmp_path])
+
+    async def go():
+        async with Client(server) as client:
+            ok = await client.call_tool("write_model_card_privacy_section", {
+                "card_path": "MODEL_CARD.md", "card_type": "model", "audit_report_id": report_with.report_id})
+            bad = await client.call_tool("write_model_card_privacy_section", {
+                "card_path": "MODEL_CARD.md", "card_type": "model", "audit_report_id": "audit-000000000000"})
+            return ok, bad
+    ok, bad = anyio.run(go)
+    assert not ok.is_error, ok.content[0].text
+    assert "Leak audit of the fine-tuned model" in ok.structured_content["section_markdown"]
+    assert "seen 16x" in (tmp_path / "MODEL_CARD.md").read_text()
+    _assert_clean((tmp_path / "MODEL_CARD.md").read_text() + json.dumps(ok.structured_content), world)
+    said = bad.content[0].text
+    assert bad.is_error and ("audit_report_id" in said or "audit-000000000000" in said), said

@@ -205,7 +205,7 @@ def test_model_card_from_report_files(tmp_path, reports):
 
 
 def test_bad_inputs_are_input_errors(tmp_path, reports):
-    with pytest.raises(InputError, match="scan report and/or"):
+    with pytest.raises(InputError, match="scan report, an anonymize report and/or an audit report"):
         write_card_section(CardRequest(card_path=str(tmp_path / "README.md")))
     with pytest.raises(InputError, match="not found"):
         write_card_section(CardRequest(card_path=str(tmp_path / "README.md"), scan_report_path="/nope.json"))

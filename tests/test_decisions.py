@@ -260,3 +260,59 @@ def test_survivor_check_reads_text_columns_not_category_labels(tmp_path):
     out = _read(tmp_path / "o.jsonl")
     assert [o["product"] for o in out] == [r["product"] for r in rows]
     assert report.verification.propagation_survivors == 0
+
+
+def test_popular_full_names_are_never_vocabulary_and_a_team_signature_is(tmp_path):
+    """`Michael Smith` in 30 of 200 rows, beside towns and firms sharing its words (`Port Michael`, `Smith Group`):
+    a person (WordNet lists `smith`; the rows of each word alone said nothing of the phrase). `Brightloom Tier 2`
+    signing 100 rows is the team, kept, though the NER reads it as a name with a house number."""
+    src = tmp_path / "t.jsonl"
+    rows = []
+    for i in range(200):
+        body = [f"Ticket {i}: the parcel went via Port Michael and Smith Group handled it.",
+                f"Customer Michael Smith asked for a refund on order {1000 + i}.",
+                f"The courier lost parcel {i} near Lake Michael."][i % 3 if i < 90 else 2]
+        if i % 2:
+            body += "\nBrightloom Tier 2"
+        rows.append({"text": body})
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o.jsonl"
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(out), verify="off",
+                                        include_raw_terms=True))
+    text = out.read_text()
+    assert "Michael Smith" not in text
+    assert text.count("Brightloom Tier 2") == 100, [k.term for k in report.kept_frequent_terms]
+    assert "michael smith" not in {k.term for k in report.kept_frequent_terms}
+
+
+def test_sequential_sample_stops_when_the_interval_is_two_points_wide(tmp_path):
+    from hf_anon_mcp.decisions.verify import FIRST_ROUND, enough
+
+    assert not enough(0, FIRST_ROUND - 1)  # never before the first round
+    assert enough(0, FIRST_ROUND)  # 0 of 400: Wilson (0, 0.95%), half-width 0.48 points
+    assert not enough(200, FIRST_ROUND)  # 50%: ±4.9 points at 400 rows, needs the worst-case size
+    assert enough(20, 460) and not enough(20, FIRST_ROUND)  # 5%: ±2 points needs ~460 rows
+    pytest.importorskip("onnxruntime")
+    src = tmp_path / "clean.jsonl"
+    src.write_text("".join(json.dumps({"text": f"Step {i}: restart the router and wait a minute."}) + "\n"
+                           for i in range(3000)))
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "o.jsonl")))
+    v = report.verification
+    assert v.sample_checked and v.sample_rows == FIRST_ROUND and v.sample_rows_with_direct == 0, v
+    assert v.sample_ci95[1] < 0.01 and v.sample_seconds > 0
+
+
+def test_survivor_check_skips_id_columns_kept_whole(tmp_path):
+    """A number the engine replaced in free text (`Duplicate of TCK-...` read as a licence) that is also part of
+    another row's ticket id: the id column is kept whole by decision, so that is no survivor."""
+    src = tmp_path / "t.csv"
+    rows = [{"ticket_id": f"TCK-{940200 + i}", "body": f"Closed. Duplicate of {940200 + (i + 1) % 60}, see notes."}
+            for i in range(60)]
+    with src.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "o.jsonl"), verify="off"))
+    assert {d.column: d.kind for d in report.column_decisions}["ticket_id"] == "identifier"
+    assert [o["ticket_id"] for o in _read(tmp_path / "o.jsonl")] == [r["ticket_id"] for r in rows]
+    assert report.verification.propagation_survivors == 0

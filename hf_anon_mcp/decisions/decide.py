@@ -43,11 +43,33 @@ class Decisions:
 
 def _person_like(tokens: list[str]) -> bool:
     """Starts with a known first name that is no common word, and holds no ordinary word after it: `Fiene`,
-    `Maria`, `Tijn Akkerman` (not `Jasper Pro`, `Mark`, `Python`)."""
-    from hf_anon_mcp.engine.names import all_first_names
+    `Maria`, `Tijn Akkerman` (not `Jasper Pro`, `Mark`, `Python`); or a first name and a known surname, whatever
+    the dictionary says of either (`Michael Smith`, `Mark Johnson`: WordNet lists smiths, and many surnames as
+    proper nouns, so the dictionary test alone kept popular full names as "vocabulary")."""
+    from hf_anon_mcp.engine.names import all_first_names, all_last_names
 
-    return (tokens[0] in all_first_names() and tokens[0] not in common_words()
-            and not any(is_english_word(t) for t in tokens[1:]))
+    first, last = all_first_names(), all_last_names()
+    if len(tokens) == 1 and tokens[0] in last and tokens[0] not in first:  # `Garcia`, not `Brown`
+        return not is_english_word(tokens[0]) and tokens[0] not in common_words()
+    if tokens[0] not in first:
+        return False
+    if (len(tokens) >= 2 and tokens[-1] in last
+            and all(t in first or t in last or len(t) == 1 for t in tokens[1:])):
+        return True
+    return tokens[0] not in common_words() and not any(is_english_word(t) for t in tokens[1:])
+
+
+def _phrase_rows(tokens: list[str], stats: DatasetStats) -> int:
+    """Rows holding a term, from above: a single word's rows; for a phrase, the rarest of its adjacent pairs, counted
+    exactly when both words were capitalised (`Michael Smith`), else bounded by the rarer word (`Bank of`)."""
+    if len(tokens) == 1:
+        return stats.word_rows.get(tokens[0], 0)
+    counts = []
+    for a, b in zip(tokens, tokens[1:]):
+        pair = f"{a} {b}"
+        counts.append(stats.pair_rows[pair] if pair in stats.pair_rows
+                      else min(stats.word_rows.get(a, 0), stats.word_rows.get(b, 0)))
+    return min(counts)
 
 
 def _frequent_threshold(rows: int) -> int:
@@ -129,7 +151,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
         tokens = [w.lower() for w in WORD.findall(term)]
         if not tokens:
             continue
-        occurrences = max(stat.rows, min(stats.word_rows.get(t, 0) for t in tokens))
+        occurrences = max(stat.rows, _phrase_rows(tokens, stats))
         a_word = len(tokens) == 1 and (is_english_word(tokens[0]) or tokens[0] in common_words())
         if term in structured_values or (not a_word and any(t in name_tokens for t in tokens)):
             continue

@@ -11,19 +11,26 @@ from functools import lru_cache
 
 from hf_anon_mcp.decisions.cells import texts_in
 from hf_anon_mcp.decisions.headers import header_hint
-from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat, context_key
+from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat, caps_pairs, context_key
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
 from hf_anon_mcp.engine.completion import (caps_text, cued_addresses, greeted_names, grow_names,
                                            lower_case_names, names_in_caps, people_named_as_orgs,
                                            labelled_names, postcode_addresses, unmarked_organisations)
 from hf_anon_mcp.engine.detect import Finding, find_in_texts
-from hf_anon_mcp.engine.entities import risk_of
+from hf_anon_mcp.engine.entities import is_secret, risk_of
 from hf_anon_mcp.engine.surrogates import normalise
 from hf_anon_mcp.models import RiskLevel
 
 FINDINGS = "__hfanon_findings"
 STATS = "__hfanon_stats"
 TERM_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
+# A "name" with a house number, retyped as a street (`_street_like`): still a term, so one that recurs across the
+# dataset (`Brightloom Tier 2`, a team's signature) is kept like any frequent name.
+NAME_WITH_NUMBER = "name-with-number"
+
+
+def is_term(entity: str, detector: str) -> bool:
+    return entity in TERM_TYPES or detector == NAME_WITH_NUMBER
 _BIRTH_CUE = re.compile(r"(?i)\b(?:born|d\.?o\.?b\.?|date of birth|birth ?date|birthday)\b[^\n]{0,24}$")
 _POSSESSIVE = re.compile(r"[’']s$")
 
@@ -67,7 +74,8 @@ def _is_stop(token: str) -> bool:
 
 def clean_names(text: str, findings: list[Finding]) -> list[Finding]:
     """Trim greeting and function words off name-like spans (`I'm Roman Novak` -> `Roman Novak`, `My Aurora Hub`
-    -> `Aurora Hub`), and drop person spans holding a digit (`Order ORD-468539`): names have none, handles aside."""
+    -> `Aurora Hub`), and drop person spans holding a code (`Order ORD-468539`): names have no digits, handles
+    aside; a name with a house number is a street (`_street_like`)."""
     out = []
     for f in findings:
         if f.entity_type in TERM_TYPES:
@@ -83,10 +91,28 @@ def clean_names(text: str, findings: list[Finding]) -> list[Finding]:
                 end -= 1
             if f.entity_type == "PERSON" and not text[start:end].startswith("@") and any(
                     c.isdigit() for c in text[start:end]):
-                continue
+                if not _street_like(text[start:end]):
+                    continue
+                f = f._replace(entity_type="STREET_ADDRESS", score=min(f.score, 0.6), detector=NAME_WITH_NUMBER)
             f = f._replace(start=start, end=end)
         out.append(f)
     return out
+
+
+_SPAN_WORD = re.compile(r"[^\s,]+")
+
+
+def _street_like(span: str) -> bool:
+    """A "person" the NER found with a number in it: a street and house number (`Rua Diadema 1903`, `USS Mahler FPO
+    AA 70489`) when its numbers stand alone and one of its words is capitalised and no dictionary word; a code
+    (`Order ORD-468539`, `Invoice 4411`) otherwise."""
+    from hf_anon_mcp.engine.names import _english as is_english_word
+
+    words = _SPAN_WORD.findall(span.strip(".;:"))
+    numbers = [w for w in words if any(c.isdigit() for c in w)]
+    names = [w for w in words if not any(c.isdigit() for c in w)]
+    return (bool(names) and all(re.fullmatch(r"\d{1,5}[.]?", w) for w in numbers)
+            and any(w[:1].isupper() and not is_english_word(w.lower().strip(".")) for w in names))
 
 
 def term_of(text: str) -> str:
@@ -124,6 +150,11 @@ class DetectWorker:
         self.spec = spec
         warm(spec.config)
         self.hinted = {c for c in spec.columns if header_hint(c)}
+        entities = spec.config.entities
+        self.wanted = None if entities is None else set(entities) | (
+            {"DATE_OF_BIRTH"} if "DATE_TIME" in entities else set()) | (
+            {"STREET_ADDRESS"} if "ADDRESS" in entities else set()) | ({"ADDRESS"} if "STREET_ADDRESS" in entities
+                                                                       else set())
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         columns = self.spec.columns
@@ -147,6 +178,8 @@ class DetectWorker:
         stats = DatasetStats(rows=n)
         row_terms: list[set[str]] = [set() for _ in range(n)]
         row_words: list[set[str]] = [set() for _ in range(n)]
+        row_pairs: list[set[str]] = [set() for _ in range(n)]
+        wanted = self.wanted
         for (row, ci, ti), text, findings in zip(where, texts, found):
             col = columns[ci]
             findings = clean_names(text, retype_birth_dates(text, findings))
@@ -155,16 +188,19 @@ class DetectWorker:
                 findings = labelled_names(text, greeted_names(text, findings))
                 findings = grow_names(text, lower_case_names(text, findings))
             findings = postcode_addresses(text, cued_addresses(text, findings))
+            if wanted is not None:  # the rules add types too: a policy's `entities` bounds them like the engine's
+                findings = [f for f in findings if f.entity_type in wanted or is_secret(f.entity_type)]
             cstats = stats.column(col)
             cstats.nested = cstats.nested or not isinstance(batch[col][row], str)
             cstats.add(text, [(f.entity_type, f.start, f.end) for f in findings])
             if col in self.hinted and len(text.strip()) <= SHORT_CELL and isinstance(batch[col][row], str):
                 stats.short_values.setdefault(col, set()).add(text.strip())
             row_words[row].update(_POSSESSIVE.sub("", w.lower()) for w in WORD.findall(text))
+            row_pairs[row].update(caps_pairs(text))
             for f in findings:
                 stored[row].append((ci, ti, f.entity_type, f.start, f.end, f.score, getattr(f, "detector", "")))
                 value = text[f.start:f.end]
-                if f.entity_type in TERM_TYPES:
+                if is_term(f.entity_type, f.detector):
                     term = term_of(value)
                     if not term:
                         continue
@@ -178,8 +214,9 @@ class DetectWorker:
                         stat.contexts.add(context_key(text, f.start, f.end))
                 elif risk_of(f.entity_type) is RiskLevel.high and len(value) <= 200:
                     stats.values.setdefault(normalise(value), f.entity_type)
-        for words in row_words:
+        for words, pairs in zip(row_words, row_pairs):
             stats.word_rows.update(words)
+            stats.pair_rows.update(pairs)
         out = dict(batch)
         out[FINDINGS] = [json.dumps(s, separators=(",", ":")) for s in stored]
         out[STATS] = [pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)] + [None] * (n - 1) if n else []

@@ -20,7 +20,7 @@ from presidio_anonymizer.operators import OperatorType
 
 from hf_anon_mcp.decisions.cells import rebuild, texts_in
 from hf_anon_mcp.decisions.decide import Decisions
-from hf_anon_mcp.decisions.detect import FINDINGS, STATS, TERM_TYPES, stored_findings, term_of
+from hf_anon_mcp.decisions.detect import FINDINGS, STATS, is_term, stored_findings, term_of
 from hf_anon_mcp.decisions.stats import shape
 from hf_anon_mcp.decisions.surrogates import email_surrogate, person_surrogate
 from hf_anon_mcp.engine.anonymizer import OperatorPlan, get_anonymizer
@@ -175,8 +175,8 @@ class ReplaceWorker:
     def _spans(self, text: str, found: list[tuple], column: str, row_text: str, stats: ReplaceStats) -> list[Span]:
         d = self.spec.decisions
         spans: list[Span] = []
-        for (_, _, entity, start, end, _score, _det) in found:
-            if entity in TERM_TYPES and term_of(text[start:end]) in d.kept_terms:
+        for (_, _, entity, start, end, _score, detector) in found:
+            if is_term(entity, detector) and term_of(text[start:end]) in d.kept_terms:
                 stats.frequent_kept += 1
                 continue
             if d.id_shapes and not is_secret(entity) and self._in_id_token(text, start, end):
@@ -313,10 +313,13 @@ class ReplaceWorker:
         """Propagation check: no replaced value may remain anywhere in the row's string columns."""
         if self.matcher is None:
             return
-        labels = {c for c, d in self.spec.decisions.columns.items() if d.kind in ("categorical", "timestamp")}
+        # a label shared by many rows (`Maxwell Soundbar`) is no one's name, whatever it spells; an id column
+        # (`TCK-940263`) is kept whole by decision, whatever a number in it matches
+        kept_whole = {c for c, d in self.spec.decisions.columns.items()
+                      if d.kind in ("categorical", "timestamp", "identifier")}
         for column in self.spec.string_columns:
-            if column not in out or column in labels:
-                continue  # a label shared by many rows (`Maxwell Soundbar`) is no one's name, whatever it spells
+            if column not in out or column in kept_whole:
+                continue
             for text in texts_in(out[column][row]):
                 for _start, _end, term in whole_word_matches(self.matcher, text):
                     stats.survivors[self.spec.decisions.propagate[term]] += 1

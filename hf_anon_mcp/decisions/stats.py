@@ -165,6 +165,7 @@ class DatasetStats:
     columns: dict[str, ColumnStats] = field(default_factory=dict)
     terms: dict[str, TermStat] = field(default_factory=dict)
     word_rows: Counter = field(default_factory=Counter)  # lower-cased word -> rows holding it
+    pair_rows: Counter = field(default_factory=Counter)  # "word word" of two adjacent capitalised words -> rows
     values: dict[str, str] = field(default_factory=dict)  # normalised direct-identifier value -> entity type
     short_values: dict[str, set[str]] = field(default_factory=dict)  # column -> its short cells (header-hinted)
 
@@ -186,11 +187,26 @@ class DatasetStats:
             else:
                 self.terms[term] = stat
         self.word_rows.update(other.word_rows)
+        self.pair_rows.update(other.pair_rows)
         for value, entity in other.values.items():
             self.values.setdefault(value, entity)
         for name, vals in other.short_values.items():
             self.short_values.setdefault(name, set()).update(vals)
         return self
+
+
+_CAPS_RUN = re.compile(r"(?<![\w'’-])[A-ZÀ-Þ][\w'’-]*(?:[ \t]+[A-ZÀ-Þ][\w'’-]*)+")
+
+
+def caps_pairs(text: str) -> set[str]:
+    """Adjacent capitalised words, lower-cased (`michael smith`, `lumen dock`): how many rows hold a multi-word
+    name or product as a phrase. The rows of each word alone only bound that from above (`michael` of `Port
+    Michael` and `smith` of `Smith Group` say nothing of `Michael Smith`)."""
+    out = set()
+    for run in _CAPS_RUN.finditer(text):
+        words = [re.sub(r"['’]s$", "", w).lower() for w in run.group().split()]
+        out.update(f"{a} {b}" for a, b in zip(words, words[1:]))
+    return out
 
 
 def context_key(text: str, start: int, end: int) -> int:

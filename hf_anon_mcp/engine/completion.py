@@ -58,6 +58,13 @@ def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
                 if not m:
                     break
                 word = m.group(1)
+                if len(word) == 1 and (span[:1].isupper() == word.isupper()):
+                    # an initial inside the name: `Tamara T Stanković`, `benjamin a seiler`
+                    after = _NEXT_WORD.match(text, m.end() + (text[m.end():m.end() + 1] == "."))
+                    if after and _name_like(after.group(1), span):
+                        end = after.end()
+                        continue
+                    break
                 if word.lower() in _PARTICLES:
                     after = _NEXT_WORD.match(text, m.end())
                     if after and _name_like(after.group(1), span if not span.islower() else "x"):
@@ -73,7 +80,8 @@ def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
                 word = m.group(1)
                 first = word.lower() in _first_names() and (word[0].isupper() or span.islower())
                 at_start = m.start() == 0 or text[:m.start()].rstrip().endswith((".", "!", "?", ":", "\n"))
-                if first or (not at_start and _name_like(word, span)):
+                line_start = m.start() == 0 or text[:m.start()].endswith("\n")  # a signature or a CV header
+                if first or ((not at_start or line_start) and _name_like(word, span)):
                     start = m.start()
             f = f._replace(start=start, end=end)
         out.append(f)
@@ -93,11 +101,17 @@ def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
                 f = f._replace(entity_type="PERSON", start=before.start())  # `Will Bauer` read as an org `Bauer`
             words = text[f.start:f.end].split()
             bare = [re.sub(r"['’]s$", "", w).strip(".,") for w in words]
-            if len(words) == 1 and _known_name(bare[0]):
+            if len(words) == 1 and (_known_name(bare[0]) or _lone_first_name(text, f.start, bare[0])):
                 f = f._replace(entity_type="PERSON")
             elif 2 <= len(words) <= 4 and all(_known_name(w) or len(w) == 1 or w.lower() in _PARTICLES
                                               for w in bare) and _known_name(bare[-1]):
                 f = f._replace(entity_type="PERSON")  # `Faina D. Yefremova`, every word a known name part
+            elif (len(words) >= 3 and (lead := _leading_name(bare)) >= 2
+                    and bare[0].lower() in all_first_names()):
+                # `Julieta S Almeida  Staff development`: a full name run into the words after it
+                ends = [m.end() for m in re.finditer(r"\S+", text[f.start:f.end])]
+                f = f._replace(entity_type="PERSON", end=f.start + len(text[f.start:f.start + ends[lead - 1]]
+                                                                    .rstrip(".,")))
             elif (2 <= len(words) <= 4 and words[0].lower() in all_first_names()
                     and all(w[:1].isupper() or w.lower() in _PARTICLES for w in words)
                     and not any(is_english_word(w.lower().strip(".,")) for w in words[1:]
@@ -105,6 +119,33 @@ def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
                 f = f._replace(entity_type="PERSON")
         out.append(f)
     return out
+
+
+def _leading_name(words: list[str]) -> int:
+    """How many leading words make a name ending on a known surname (`Julieta S Almeida` of `Julieta S Almeida
+    Staff`), 0 when none does."""
+    lead = 0
+    for i, w in enumerate(words):
+        if not (_known_name(w) or len(w.rstrip(".")) == 1 or w.lower() in _PARTICLES):
+            break
+        if i and _known_name(w):
+            lead = i + 1
+    return lead
+
+
+_LOCATIVE = re.compile(r"(?i)\b(?:the|in|at|from|to|into|near|of|via|visit|visiting|across|around|outside|inside|"
+                       r"toward|towards)[ \t]+$")
+
+
+def _lone_first_name(text: str, start: int, word: str) -> bool:
+    """`Why is Rebecca so impulsive?` read as a place: a capitalised first name from the gazetteer that is no common
+    word (`Victoria`, `Paris`, `Jordan` are) and does not follow a place preposition. WordNet lists many first names
+    (biblical, mythical), so `_known_name`'s dictionary test cannot decide these."""
+    from hf_anon_mcp.engine.names import common_words
+
+    low = word.lower()
+    return (word[:1].isupper() and low in _first_names() and low not in common_words()
+            and not _LOCATIVE.search(text, max(0, start - 16), start))
 
 
 def _first_names() -> frozenset[str]:
@@ -282,13 +323,25 @@ def postcode_addresses(text: str, findings: list[Finding]) -> list[Finding]:
 
 
 _CUE = re.compile(
-    r"(?i)\b(?:i (?:now )?live at|(?:he|she|they) lives? at|living at|my (?:home |new |postal )?address is|"
+    r"(?i)\b(?:i (?:now )?live (?:at|on)|(?:he|she|they) lives? (?:at|on)|(?<=[a-z] )lives? (?:at|on)|living (?:at|on)|"
+    r"my (?:home |new |postal )?address is|(?:meet|see) (?:me|you|us|them) at|drops? (?:you|me) off at|"
     r"(?:home|postal|mailing|billing|shipping|delivery) address(?: is)?:?|address:|ship(?:ping)? (?:it )?to|"
     r"deliver(?:ed|y)? (?:it )?to|send (?:it|the (?:parcel|package|replacement|refund|invoice|order)) to|"
     r"moved to|(?:be )?arranged at|pick(?:ed)?[ -]?up (?:is )?at|"
-    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+is)?:?)[ \t]+"
+    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+is)?:?)"
+    r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # `address:` and the value on the next line (a form, a CV)
 )
+_TIME = re.compile(r"(?i)\d{1,2}(?:[:.]\d{2})?\s*(?:am\b|pm\b|a\.m|p\.m|o'?clock|h\b|hours?\b)|\d{1,2}:\d{2}")
 _SEGMENT = re.compile(r"[^\n;!?]{6,90}?(?=\.(?:\s|$)|[\n;!?]|\s+(?:and|but|so|or)\s|$)")
+
+
+def _place_words(value: str) -> bool:
+    """After a weak cue (`lives on`, `meet you at`): a street word or a word no dictionary has (`midtvollen`,
+    `Provence`), not `3 floors`."""
+    from hf_anon_mcp.engine.addresses import _SUFFIXES
+
+    return bool(re.search(rf"(?i)\b(?:{_SUFFIXES})\b", value)) or any(
+        not is_english_word(w.lower()) for w in re.findall(r"[^\W\d_]{3,}", value))
 
 
 def cued_addresses(text: str, findings: list[Finding]) -> list[Finding]:
@@ -304,7 +357,10 @@ def cued_addresses(text: str, findings: list[Finding]) -> list[Finding]:
             continue
         value = seg.group().rstrip(" ,")
         if (not any(c.isdigit() for c in value) or not re.search(r"[^\W\d_]{3}", value) or "@" in value
-                or "://" in value or value.lower().startswith(("is ", "the ", "a ", "an "))):
+                or "://" in value or value.lower().startswith(("is ", "the ", "a ", "an ")) or _TIME.match(value)):
+            continue
+        if "address" not in cue.group().lower() and not (  # a weak cue: `lives on`, `meet you at`
+                (value[:1].isdigit() or value[:1].isupper() or text.islower()) and _place_words(value)):
             continue
         start, end = seg.start(), seg.start() + len(value)
         if any(f.entity_type in ("STREET_ADDRESS", "ADDRESS") and f.start <= start and f.end >= end for f in findings):

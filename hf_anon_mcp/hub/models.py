@@ -22,6 +22,8 @@ class CardRequest(BaseModel):
     anonymize_report: AnonymizeReport | None = Field(
         None, description="The anonymization (how it was treated, and its verification re-scan).")
     anonymize_report_path: str | None = Field(None, description="Path of a JSON file holding an AnonymizeReport.")
+    audit_report_path: str | None = Field(
+        None, description="Path of a JSON file from `audit --json` / audit_finetune: its figures go in the card.")
     upload_scan: ScanReport | None = Field(
         None, description="The scan push_private ran on exactly the files it uploads (set by push, not by hand).")
     differential_privacy: bool | None = Field(

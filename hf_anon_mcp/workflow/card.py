@@ -59,13 +59,16 @@ def write_card_section(request: CardRequest, extra_lines: list[str] | None = Non
     scan_report = request.scan_report or _load_report(request.scan_report_path, ScanReport, "scan")
     anon_report = request.anonymize_report or _load_report(request.anonymize_report_path, AnonymizeReport,
                                                            "anonymize")
-    if scan_report is None and anon_report is None and request.upload_scan is None:
-        raise InputError("give a scan report and/or an anonymize report to describe in the card")
+    audit_report = _load_audit(request.audit_report_path)
+    if scan_report is None and anon_report is None and request.upload_scan is None and audit_report is None:
+        raise InputError("give a scan report, an anonymize report and/or an audit report to describe in the card")
     path = Path(request.card_path).expanduser()
     if path.is_dir():
         path = path / "README.md"
     old = _read(path)
     level = _section_level(old, request.card_type)
+    if audit_report is not None:
+        extra_lines = [*(extra_lines or []), *_at_level(_audit_lines(audit_report), level + 1)]
     section = render_section(scan_report, anon_report, request, level=level, extra_lines=extra_lines)
     risk = risk_line(anon_report) if request.card_type == "model" else None
     new = merge_card(old, section, card_type=request.card_type, anonymized=anon_report is not None, risk=risk)
@@ -368,9 +371,30 @@ def _load_report(path: str | None, model, what: str):
     except FileNotFoundError:
         raise InputError(f"{what} report not found: {p.name}") from None
     except (ValidationError, ValueError):
-        raise InputError(f"not a {what} report (JSON of a {model.__name__}): {p.name}") from None
+        a, a_model = ("an" if w[0].lower() in "aeiou" else "a" for w in (what, model.__name__))
+        raise InputError(f"not {a} {what} report (JSON of {a_model} {model.__name__}): {p.name}") from None
     except OSError as err:
         raise AccessError(f"cannot read {what} report {p.name} ({type(err).__name__})") from None
+
+
+def _load_audit(path: str | None):
+    """The leak audit's report (`audit --json`), or None. Imported here: the audit package's models need no torch."""
+    if not path:
+        return None
+    from hf_anon_mcp.audit.models import AuditReport
+
+    return _load_report(path, AuditReport, "audit")
+
+
+def _audit_lines(report) -> list[str]:
+    from hf_anon_mcp.audit.card import audit_card_lines
+
+    return audit_card_lines(report)
+
+
+def _at_level(lines: list[str], level: int) -> list[str]:
+    """Headings of `lines` moved to `level` (the audit writes `###`; the section may sit deeper)."""
+    return [("#" * level + line.lstrip("#")) if line.startswith("#") else line for line in lines]
 
 
 # ---- the section ----------------------------------------------------------------------------------------------
@@ -386,6 +410,10 @@ def render_section(scan_report: ScanReport | None, anon: AnonymizeReport | None,
     upload = canonical_scan(request.upload_scan) if request.upload_scan is not None else None
     first = scan_report or upload
     sub = level + 1
+    if first is None and anon is None:  # a model card with the leak audit alone
+        return "\n".join(["Privacy and personal data, written by hf-anon-mcp from its leak audit of this model. It "
+                          "names counts and figures only: no values from the data or the canaries appear here.",
+                          "", *(extra_lines or [])]) + "\n"
     out = ["Privacy and personal data, written by hf-anon-mcp from its scan and anonymization reports. It names "
            "entity types and counts only: no values or samples from the data appear here."]
     out += ["", _heading(sub, "What was scanned"), "", "| Item | Value |", "| --- | --- |"]
