@@ -288,10 +288,11 @@ def test_popular_full_names_are_never_vocabulary_and_a_team_signature_is(tmp_pat
 def test_sequential_sample_stops_when_the_interval_is_two_points_wide(tmp_path):
     from hf_anon_mcp.decisions.verify import FIRST_ROUND, enough
 
-    assert not enough(0, FIRST_ROUND - 1)  # never before the first round
+    assert not enough(0, FIRST_ROUND - 1) and not enough(200, FIRST_ROUND - 1)  # never before the first round
     assert enough(0, FIRST_ROUND)  # 0 of 400: Wilson (0, 0.95%), half-width 0.48 points
-    assert not enough(200, FIRST_ROUND)  # 50%: ±4.9 points at 400 rows, needs the worst-case size
-    assert enough(20, 460) and not enough(20, FIRST_ROUND)  # 5%: ±2 points needs ~460 rows
+    assert enough(12, FIRST_ROUND)  # 3%: (1.7%, 5.2%), half-width 1.7 points
+    assert enough(200, FIRST_ROUND)  # 50%: ±4.9 points, but wholly above the 2% line: the verdict is "review"
+    assert not enough(3, FIRST_ROUND, margin=0.002)  # 0.75%: (0.26%, 2.2%), neither narrow nor above the line
     pytest.importorskip("onnxruntime")
     src = tmp_path / "clean.jsonl"
     src.write_text("".join(json.dumps({"text": f"Step {i}: restart the router and wait a minute."}) + "\n"

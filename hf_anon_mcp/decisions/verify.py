@@ -30,14 +30,18 @@ FIRST_ROUND = 400  # rows checked before the interval may stop the sample
 NEXT_ROUND = 256
 
 
+TARGET_SHARE = 0.02  # the share of rows still holding a direct identifier the verdict is read against
+
+
 def enough(flagged: int, checked: int, margin: float = 0.02, z: float = Z95) -> bool:
-    """Sequential stop: the Wilson interval of what was seen so far is within ±`margin` and at least `FIRST_ROUND`
-    rows were checked. A clean dataset is known to ±2 points after a few hundred rows; only a share near 50%
-    needs the worst-case `sample_size`, which stays the upper limit."""
+    """Sequential stop, once at least `FIRST_ROUND` rows were checked: the Wilson interval of what was seen is
+    within ±`margin`, or it lies wholly above `TARGET_SHARE` (the output clearly still holds identifiers: more rows
+    would narrow a figure whose verdict, "review", cannot change). A clean dataset is known to ±2 points after a
+    few hundred rows; the worst-case `sample_size` stays the upper limit."""
     if checked < FIRST_ROUND:
         return False
     lo, hi = wilson(flagged, checked, z)
-    return (hi - lo) / 2 <= margin
+    return (hi - lo) / 2 <= margin or lo > TARGET_SHARE
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -79,6 +83,21 @@ class SampleSpec:
     id_shapes: frozenset[str] = frozenset()  # shapes of the identifier columns (order and ticket numbers)
 
 
+_SEEN: dict[str, list] = {}  # text -> the second detector's findings, per process (the MCP server's warm pool)
+_SEEN_TEXTS = 20_000
+
+
+def _remembered(texts: list[str], find) -> list[list]:
+    """`find` over the texts not seen before in this process: the same output checked again (a second call on the
+    same data in the MCP server samples the same rows, keyed) costs no model time."""
+    todo = list(dict.fromkeys(t for t in texts if t not in _SEEN))
+    fresh = dict(zip(todo, find(todo))) if todo else {}
+    if len(_SEEN) + len(fresh) > _SEEN_TEXTS:
+        _SEEN.clear()
+    _SEEN.update((t, f) for t, f in fresh.items() if len(t) <= 4_000)  # long texts: memory, and rarely repeated
+    return [fresh[t] if t in fresh else _SEEN[t] for t in texts]
+
+
 class SampleCheckWorker:
     """Callable class: {"sample": [json]} -> {"hits": [json list of (entity, masked) per row]}."""
 
@@ -93,7 +112,7 @@ class SampleCheckWorker:
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         rows = [json.loads(s) for s in batch["sample"]]
         texts = [t for r in rows for t in r["texts"]]
-        found = self.rampart.independent_findings(texts)
+        found = _remembered(texts, self.rampart.independent_findings)
         if self.spec.full and self.spec.engine_config is not None:
             from hf_anon_mcp.engine.detect import find_in_texts
 

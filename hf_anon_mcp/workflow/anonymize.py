@@ -276,7 +276,9 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
                 batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
         return batch
 
-    with RayRunner(address=request.ray_address) as runner:
+    with RayRunner(address=request.ray_address, num_actors=request.num_proc) as runner:
+        log.info("Ray ready in %.1f s: %d actor(s) x %.2f CPU", runner.startup_seconds, runner.num_actors,
+                 runner.cpus_per_actor)
         src = runner.read(request.source, schema=features.arrow_schema)
         with runner.output(output, fmt="parquet", resume=request.resume, overwrite=request.overwrite,
                            progress=lambda n: tell("replace", n, "anonymized")) as out:
