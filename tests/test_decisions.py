@@ -317,3 +317,27 @@ def test_survivor_check_skips_id_columns_kept_whole(tmp_path):
     assert {d.column: d.kind for d in report.column_decisions}["ticket_id"] == "identifier"
     assert [o["ticket_id"] for o in _read(tmp_path / "o.jsonl")] == [r["ticket_id"] for r in rows]
     assert report.verification.propagation_survivors == 0
+
+
+def test_a_long_lived_server_detects_the_same_data_once(tmp_path, monkeypatch):
+    """With pools kept warm (the MCP server), a second anonymize of the same data takes every batch's findings from
+    memory: the detect worker is not called again, and the output, counts and verdict are the same."""
+    from hf_anon_mcp.decisions import detect as detect_module
+    from hf_anon_mcp.runners.local import keep_pools_warm
+
+    src = tmp_path / "t.csv"
+    _tickets(src, n=90, seed=11)
+    calls = []
+    real = detect_module.DetectWorker.__call__
+    monkeypatch.setattr(detect_module.DetectWorker, "__call__", lambda self, b: calls.append(1) or real(self, b))
+    keep_pools_warm()
+    try:
+        req = dict(source=str(src), num_proc=1, verify="off", batch_size=32)
+        first = anonymize(AnonymizeRequest(output=str(tmp_path / "a.jsonl"), **req))
+        n_first = len(calls)
+        second = anonymize(AnonymizeRequest(output=str(tmp_path / "b.jsonl"), **req))
+    finally:
+        keep_pools_warm(False)
+    assert n_first == 3 and len(calls) == n_first  # 90 rows in batches of 32, none detected twice
+    assert _read(tmp_path / "a.jsonl") == _read(tmp_path / "b.jsonl")
+    assert first.replaced_totals() == second.replaced_totals()

@@ -31,6 +31,11 @@ _WARM: dict[int, ProcessPoolExecutor] = {}
 _keep_warm = False
 
 
+def pools_kept_warm() -> bool:
+    """Is this a long-lived process (the MCP server) that keeps its pools, and may keep results, between calls?"""
+    return _keep_warm
+
+
 def keep_pools_warm(enabled: bool = True) -> None:
     """Keep worker pools alive between runs in this process (the MCP server turns this on)."""
     global _keep_warm
