@@ -93,6 +93,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hf_anon_mcp.runners.local import keep_pools_warm
 
     keep_pools_warm()  # a second call finds its workers warm; they end with the server (cli.main ends children)
+    try:
+        return _serve(server, args)
+    finally:
+        keep_pools_warm(False)  # idle workers ended before the interpreter's exit hooks run (no pipe errors)
+
+
+def _serve(server, args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         server.run()
         return 0

@@ -42,7 +42,7 @@ def keep_pools_warm(enabled: bool = True) -> None:
     _keep_warm = enabled
     if not enabled:
         for pool in _WARM.values():
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)  # idle between calls: quick
         _WARM.clear()
 
 
