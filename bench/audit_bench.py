@@ -105,14 +105,19 @@ def big(threads: int | None, scale: int) -> None:
     from hf_anon_mcp.audit.models import AuditRequest
     from hf_anon_mcp.audit.run import audit_finetune
 
+    import random
+
     tweets = _tweets()
-    rows, cur = [], ""
-    for t in tweets:
-        cur = f"{cur} {t}".strip()
-        if len(cur) >= 900:
-            rows.append(cur)
-            cur = ""
     k, n_rows, n_values = DEFAULT_K // scale, DEFAULT_ROWS // scale, DEFAULT_VALUES // scale
+    rows, cur, rng = [], "", random.Random(0)
+    order = list(tweets)
+    while len(rows) < 2 * n_rows:  # the dev tweets fill ~220 rows of 900 characters; later rounds reshuffle them
+        for t in order:
+            cur = f"{cur} {t}".strip()
+            if len(cur) >= 900:
+                rows.append(cur)
+                cur = ""
+        rng.shuffle(order)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tok = _bpe_tokenizer(tweets)

@@ -341,3 +341,19 @@ def test_a_long_lived_server_detects_the_same_data_once(tmp_path, monkeypatch):
     assert n_first == 3 and len(calls) == n_first  # 90 rows in batches of 32, none detected twice
     assert _read(tmp_path / "a.jsonl") == _read(tmp_path / "b.jsonl")
     assert first.replaced_totals() == second.replaced_totals()
+
+
+def test_the_sample_check_reads_one_window_of_a_long_text():
+    """A 50k-character text: one keyed window of ~10k characters (the same each time, cut at spaces), with our
+    replacements' spans moved into it; short texts whole."""
+    from hf_anon_mcp.decisions.verify import SAMPLE_CHARS, window
+
+    text = " ".join(f"word{i}" for i in range(8000))
+    inserted = [(i, i + 5) for i in range(0, len(text) - 5, 997)]
+    part, moved = window(text, inserted)
+    assert SAMPLE_CHARS <= len(part) <= SAMPLE_CHARS + 12 and part in text and window(text, inserted) == (part, moved)
+    start = text.index(part)
+    assert start == 0 or text[start - 1] == " "
+    assert moved == [(max(0, a - start), min(start + len(part), b) - start) for a, b in inserted
+                     if a < start + len(part) and b > start] and moved
+    assert window("short text", [(0, 5)]) == ("short text", [(0, 5)])
