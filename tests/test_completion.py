@@ -59,3 +59,9 @@ def test_cued_addresses_with_the_value_on_the_next_line_or_after_a_weak_cue(text
                                   "meet me at noon on 12 May", "Our team lives on 3 floors"])
 def test_weak_cues_need_a_place_not_a_time_or_a_count(text):
     assert cued_addresses(text, []) == []
+
+
+def test_handles_do_not_grow_over_rt_and_modifier_places_stay_places(detect):
+    rt, pride = detect(["RT @someone : the world cup is here", "Some people have too much Houston pride lol"])
+    assert not any(v.startswith("RT") for e, v, _ in rt if e == "PERSON"), rt
+    assert "Houston" not in _typed(pride, "PERSON")

@@ -80,7 +80,9 @@ def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
                 word = m.group(1)
                 first = word.lower() in _first_names() and (word[0].isupper() or span.islower())
                 at_start = m.start() == 0 or text[:m.start()].rstrip().endswith((".", "!", "?", ":", "\n"))
-                line_start = m.start() == 0 or text[:m.start()].endswith("\n")  # a signature or a CV header
+                # a signature or a CV header (`Einojuhani Pyysalo`), not `RT @handle`
+                line_start = ((m.start() == 0 or text[:m.start()].endswith("\n")) and not span.startswith("@")
+                              and len(word) >= 3 and word[0].isupper() and word[1:].islower())
                 if first or ((not at_start or line_start) and _name_like(word, span)):
                     start = m.start()
             f = f._replace(start=start, end=end)
@@ -140,12 +142,16 @@ _LOCATIVE = re.compile(r"(?i)\b(?:the|in|at|from|to|into|near|of|via|visit|visit
 def _lone_first_name(text: str, start: int, word: str) -> bool:
     """`Why is Rebecca so impulsive?` read as a place: a capitalised first name from the gazetteer that is no common
     word (`Victoria`, `Paris`, `Jordan` are) and does not follow a place preposition. WordNet lists many first names
-    (biblical, mythical), so `_known_name`'s dictionary test cannot decide these."""
+    (biblical, mythical), so `_known_name`'s dictionary test cannot decide these. A lower-case word right after it
+    (`Houston pride`) reads as a place or brand used as a modifier."""
     from hf_anon_mcp.engine.names import common_words
 
     low = word.lower()
+    after = _NEXT_WORD.match(text, start + len(word))
+    attributive = after is not None and after.group(1).islower() and after.group(1) not in _stop_words()
     return (word[:1].isupper() and low in _first_names() and low not in common_words()
-            and not _LOCATIVE.search(text, max(0, start - 16), start))
+            and not _LOCATIVE.search(text, max(0, start - 16), start)
+            and not attributive)  # `too much Houston pride`, `the Lyon warehouse`: a place or a brand
 
 
 def _first_names() -> frozenset[str]:
