@@ -45,12 +45,11 @@ def _person_like(tokens: list[str]) -> bool:
     """Starts with a known first name that is no common word, and holds no ordinary word after it: `Fiene`,
     `Maria`, `Tijn Akkerman` (not `Jasper Pro`, `Mark`, `Python`); or a first name and a known surname, whatever
     the dictionary says of either (`Michael Smith`, `Mark Johnson`: WordNet lists smiths, and many surnames as
-    proper nouns, so the dictionary test alone kept popular full names as "vocabulary")."""
+    proper nouns, so the dictionary test alone kept popular full names as "vocabulary"). A lone surname is not: a
+    frequent one is as often a firm (`Garcia LLC`) or a famous name (`the n-th Fibonacci number`)."""
     from hf_anon_mcp.engine.names import all_first_names, all_last_names
 
     first, last = all_first_names(), all_last_names()
-    if len(tokens) == 1 and tokens[0] in last and tokens[0] not in first:  # `Garcia`, not `Brown`
-        return not is_english_word(tokens[0]) and tokens[0] not in common_words()
     if tokens[0] not in first:
         return False
     if (len(tokens) >= 2 and tokens[-1] in last
