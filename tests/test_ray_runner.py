@@ -452,3 +452,19 @@ def test_unreachable_address_is_one_line(tmp_path):
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert "RayRunError: cannot connect to the Ray cluster at 127.0.0.1:" in last and "nothing answers" in last
+
+
+def test_a_small_input_is_cut_finer_so_every_actor_gets_blocks(tmp_path, monkeypatch):
+    """Default sizes shrink for an input of a few blocks (4 blocks per actor wanted, 64 KiB at least); sizes a
+    user chose are kept as they are."""
+    monkeypatch.delenv("HF_ANON_MCP_RAY_BLOCK_BYTES", raising=False)
+    monkeypatch.delenv("HF_ANON_MCP_RAY_BLOCK_ROWS", raising=False)
+    src = tmp_path / "rows.jsonl"
+    src.write_text("".join(json.dumps({"text": f"row {i} " + "x" * 180}) + "\n" for i in range(2000)))  # ~400 KiB
+    auto = RayRunner()
+    auto.num_actors = 2
+    assert len(plan_source(str(src)).blocks) == 1  # one default block of 512 KiB
+    assert len(auto.read(str(src)).plan.blocks) >= 6
+    chosen = RayRunner(block_bytes=512 * 1024)
+    chosen.num_actors = 2
+    assert len(chosen.read(str(src)).plan.blocks) == 1

@@ -34,7 +34,7 @@ import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,6 +87,11 @@ class WorkerFailed(RayRunError):
 
     def __reduce__(self):
         return (WorkerFailed, (self.worker, self.block, self.error))
+
+
+BLOCKS_PER_ACTOR = 4
+MIN_BLOCK_BYTES = 64 * 1024
+MIN_BLOCK_ROWS = 250
 
 
 def _ray():
@@ -322,6 +327,9 @@ class RayRunner:
         env_bytes, env_rows = default_block_sizes()
         self.block_bytes = block_bytes or env_bytes
         self.block_rows = block_rows or env_rows
+        # sizes nobody chose may shrink so that every actor gets several blocks (`read`)
+        self._sizes_chosen = bool(block_bytes or block_rows or os.environ.get("HF_ANON_MCP_RAY_BLOCK_BYTES")
+                                  or os.environ.get("HF_ANON_MCP_RAY_BLOCK_ROWS"))
         self.runtime_env = runtime_env
         self.temp_dir = temp_dir
         self.num_cpus = num_cpus
@@ -426,6 +434,13 @@ class RayRunner:
         """Plan `source` (a local file or folder of Parquet / JSON Lines / JSON / CSV, or any s3://, gs://, hf://...
         URI): list its files, hash them, cut them into blocks. Nothing is read on the cluster yet."""
         plan = plan_source(source, block_bytes=self.block_bytes, block_rows=self.block_rows, schema=schema)
+        want = BLOCKS_PER_ACTOR * max(1, self.num_actors)
+        if not self._sizes_chosen and 0 < len(plan.blocks) < want:
+            # a small input in a few big blocks leaves actors idle at the end (9 blocks on 2 actors: 5 rounds);
+            # smaller blocks balance them. Large inputs keep the default sizes (and their shard count).
+            factor = -(-want // len(plan.blocks))
+            plan = plan_source(source, block_bytes=max(MIN_BLOCK_BYTES, self.block_bytes // factor),
+                               block_rows=max(MIN_BLOCK_ROWS, self.block_rows // factor), schema=schema)
         return Blocks(plan=plan, origin=source, root_fingerprint=digest("source", plan.fingerprint),
                       source_schema=plan.schema, inputs=plan.blocks)
 

@@ -282,12 +282,15 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
         src = runner.read(request.source, schema=features.arrow_schema)
         with runner.output(output, fmt="parquet", resume=request.resume, overwrite=request.overwrite,
                            progress=lambda n: tell("replace", n, "anonymized")) as out:
+            began = time.perf_counter()
             detected = out.stage("detect", runner.map(src, DetectWorker, DetectSpec(config, tuple(work_cols)),
                                                       batch_size=request.batch_size))
+            staged = time.perf_counter()
             stats = runner.collect(detected, STATS, merge=lambda a, b: a.merge(b))
             if stats is None or stats.rows == 0:
                 raise InputError(f"dataset is empty: {request.source}")
             decisions = decide_pass(stats, policy, work_cols)
+            decided = time.perf_counter()
             spec = ReplaceSpec(decisions=decisions, plan=plan, columns=tuple(work_cols),
                                string_columns=tuple(string_cols), dropped=tuple(dropped),
                                sample_rate=sample_rate(stats.rows, request.verify),
@@ -299,8 +302,14 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
                 if value is not None:
                     totals.merge(_pickle.loads(value))
             samples.extend(v for v in out.side(SAMPLE) if v is not None)
-            verification = (check_sample(runner.pool, samples, policy, request.verify, config, decisions)
-                            if request.verify != "off" else VerificationResult(sample_note="verification was off"))
+            written = time.perf_counter()
+            # the sample (at most a few thousand rows) is checked on the driver: no third actor pool to start
+            with LocalRunner(1, cancel=cancel) as local:
+                verification = (check_sample(local, samples, policy, request.verify, config, decisions)
+                                if request.verify != "off" else VerificationResult(sample_note="verification was off"))
+            log.info("Ray passes: detect %.1f s, statistics and decisions %.1f s, replace and write %.1f s, "
+                     "sample check %.1f s", staged - began, decided - staged, written - decided,
+                     time.perf_counter() - written)
     return stats, decisions, verification, result.rows, result.rows == stats.rows, None, None
 
 
