@@ -42,11 +42,15 @@ def _tickets(path: Path, n: int = 160, seed: int = 7) -> list[dict]:
         rows.append({"ticket_id": f"TCK-{100000 + i}", "customer_name": f"{first} {last}",
                      "phone": phone, "product": product, "priority": rng.choice(["low", "normal", "high"]),
                      "created_at": f"2026-0{1 + i % 9}-1{i % 10} 0{i % 10}:1{i % 6}:00", "body": body})
+    _write_csv(path, rows)
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return rows
 
 
 def _read(path: Path) -> list[dict]:
@@ -250,10 +254,7 @@ def test_survivor_check_reads_text_columns_not_category_labels(tmp_path):
              "product": "Maxwell Soundbar" if i % 2 else "Lumen Dock",
              "body": f"The {'Maxwell Soundbar' if i % 2 else 'Lumen Dock'} hums at night. Mark as urgent."}
             for i in range(80)]
-    with src.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(src, rows)
     report = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "o.jsonl"), verify="off"))
     kinds = {d.column: d.kind for d in report.column_decisions}
     assert kinds["product"] == "categorical"
@@ -309,10 +310,7 @@ def test_survivor_check_skips_id_columns_kept_whole(tmp_path):
     src = tmp_path / "t.csv"
     rows = [{"ticket_id": f"TCK-{940200 + i}", "body": f"Closed. Duplicate of {940200 + (i + 1) % 60}, see notes."}
             for i in range(60)]
-    with src.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(src, rows)
     report = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "o.jsonl"), verify="off"))
     assert {d.column: d.kind for d in report.column_decisions}["ticket_id"] == "identifier"
     assert [o["ticket_id"] for o in _read(tmp_path / "o.jsonl")] == [r["ticket_id"] for r in rows]
