@@ -13,7 +13,7 @@ from hf_anon_mcp.decisions.headers import header_hint
 from hf_anon_mcp.decisions.stats import WORD, ColumnStats, DatasetStats
 from hf_anon_mcp.engine.entities import DATE_OF_BIRTH, is_direct, is_secret
 from hf_anon_mcp.engine.names import _english as is_english_word
-from hf_anon_mcp.engine.names import common_words
+from hf_anon_mcp.engine.names import all_first_names, all_last_names, common_words
 from hf_anon_mcp.models import ColumnDecision, KeptTerm
 from hf_anon_mcp.policy import AnonymizationPolicy
 
@@ -47,8 +47,6 @@ def _person_like(tokens: list[str]) -> bool:
     the dictionary says of either (`Michael Smith`, `Mark Johnson`: WordNet lists smiths, and many surnames as
     proper nouns, so the dictionary test alone kept popular full names as "vocabulary"). A lone surname is not: a
     frequent one is as often a firm (`Garcia LLC`) or a famous name (`the n-th Fibonacci number`)."""
-    from hf_anon_mcp.engine.names import all_first_names, all_last_names
-
     first, last = all_first_names(), all_last_names()
     if tokens[0] not in first:
         return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +19,7 @@ from hf_anon_mcp.engine.completion import (caps_text, cued_addresses, greeted_na
                                            labelled_names, postcode_addresses, unmarked_organisations)
 from hf_anon_mcp.engine.detect import Finding, find_in_texts
 from hf_anon_mcp.engine.entities import is_secret, risk_of
+from hf_anon_mcp.engine.names import _english as is_english_word
 from hf_anon_mcp.engine.surrogates import normalise
 from hf_anon_mcp.models import RiskLevel
 
@@ -27,6 +29,10 @@ TERM_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
 # A "name" with a house number, retyped as a street (`_street_like`): still a term, so one that recurs across the
 # dataset (`Brightloom Tier 2`, a team's signature) is kept like any frequent name.
 NAME_WITH_NUMBER = "name-with-number"
+
+
+# types the rules derive from a requested one: a date after "born" is a DOB; the two address names
+_ALSO = {"DATE_TIME": ("DATE_OF_BIRTH",), "ADDRESS": ("STREET_ADDRESS",), "STREET_ADDRESS": ("ADDRESS",)}
 
 
 def is_term(entity: str, detector: str) -> bool:
@@ -106,8 +112,6 @@ def _street_like(span: str) -> bool:
     """A "person" the NER found with a number in it: a street and house number (`Rua Diadema 1903`, `USS Mahler FPO
     AA 70489`) when its numbers stand alone and one of its words is capitalised and no dictionary word; a code
     (`Order ORD-468539`, `Invoice 4411`) otherwise."""
-    from hf_anon_mcp.engine.names import _english as is_english_word
-
     words = _SPAN_WORD.findall(span.strip(".;:"))
     numbers = [w for w in words if any(c.isdigit() for c in w)]
     names = [w for w in words if not any(c.isdigit() for c in w)]
@@ -125,22 +129,26 @@ _CACHE_CHARS = 4_000
 _cache: dict[tuple, list[Finding]] = {}
 
 
+def memoized(texts: list[str], find: Callable[[list[str]], list], cache: dict, key: Callable[[str], object],
+             max_texts: int = _CACHE_TEXTS, max_chars: int = _CACHE_CHARS) -> list:
+    """`find(texts)` for the texts not seen before: each distinct text is looked at once per process, and short
+    ones are remembered in `cache` under `key(text)` (forgotten all at once past `max_texts`)."""
+    known = {t: cache[key(t)] for t in texts if len(t) <= max_chars and key(t) in cache}
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    fresh = dict(zip(todo, find(todo))) if todo else {}
+    if len(cache) + len(fresh) > max_texts:
+        cache.clear()
+    cache.update((key(t), found) for t, found in fresh.items() if len(t) <= max_chars)
+    known.update(fresh)
+    return [known[t] for t in texts]
+
+
 def cached_find(texts: list[str], config: EngineConfig) -> list[list[Finding]]:
     """`find_in_texts` with a per-process memory of short texts already analyzed with this config: a value repeated
     across batches (or across calls in the MCP server) is detected once."""
     # a rebuilt analyzer (new settings, a test) must not reuse old findings
     engine = 0 if config.patterns_only else id(get_analyzer(config))
-    known = {t: _cache[(engine, config, t)] for t in texts
-             if len(t) <= _CACHE_CHARS and (engine, config, t) in _cache}
-    todo = list(dict.fromkeys(t for t in texts if t not in known))
-    fresh = dict(zip(todo, find_in_texts(todo, config))) if todo else {}
-    if len(_cache) + len(fresh) > _CACHE_TEXTS:
-        _cache.clear()
-    for text, found in fresh.items():
-        if len(text) <= _CACHE_CHARS:
-            _cache[(engine, config, text)] = found
-    known.update(fresh)
-    return [known[t] for t in texts]
+    return memoized(texts, lambda todo: find_in_texts(todo, config), _cache, lambda t: (engine, config, t))
 
 
 class DetectWorker:
@@ -151,10 +159,7 @@ class DetectWorker:
         warm(spec.config)
         self.hinted = {c for c in spec.columns if header_hint(c)}
         entities = spec.config.entities
-        self.wanted = None if entities is None else set(entities) | (
-            {"DATE_OF_BIRTH"} if "DATE_TIME" in entities else set()) | (
-            {"STREET_ADDRESS"} if "ADDRESS" in entities else set()) | ({"ADDRESS"} if "STREET_ADDRESS" in entities
-                                                                       else set())
+        self.wanted = None if entities is None else set(entities).union(*(_ALSO.get(e, ()) for e in entities))
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         columns = self.spec.columns

@@ -13,7 +13,7 @@ import os
 import pickle
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -74,6 +74,7 @@ class Spill:
 
 _MEMO: dict[tuple, tuple[list, list]] = {}  # (spec, batch digest) -> (findings, statistics) of a detected batch
 _MEMO_ROWS = 200_000
+_memo_rows = 0  # rows held in _MEMO
 
 
 def _digest(spec: DetectSpec, batch: Batch) -> tuple:
@@ -95,10 +96,15 @@ def _remembered_prefix(spec: DetectSpec, batches: Iterable[Batch]) -> tuple[list
 
 
 def _remember(spec: DetectSpec, batch: Batch, out: Batch) -> None:
+    global _memo_rows
     rows = len(out.get(FINDINGS) or [])
-    if sum(len(f) for f, _ in _MEMO.values()) + rows > _MEMO_ROWS:
+    if _memo_rows + rows > _MEMO_ROWS:
         _MEMO.clear()
-    _MEMO[_digest(spec, batch)] = (list(out[FINDINGS]), list(out[STATS]))
+        _memo_rows = 0
+    key = _digest(spec, batch)
+    if key not in _MEMO:
+        _memo_rows += rows
+    _MEMO[key] = (list(out[FINDINGS]), list(out[STATS]))
 
 
 def detect_pass(runner, spec: DetectSpec, batches: Iterable[Batch], spill: Spill,
@@ -176,6 +182,7 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     # the interval is within ±2 points; `full` checks every row
     order = sorted(samples, key=lambda s: hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest())
     hit_rows: list = []
+    rows, types, examples = 0, Counter(), []
     done = 0
     while done < len(order):
         size = FIRST_ROUND if done == 0 else NEXT_ROUND
@@ -186,7 +193,6 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
         rows, types, examples = summarize_hits(hit_rows, policy.replaces)
         if mode != "full" and enough(rows, len(hit_rows)):
             break
-    rows, types, examples = summarize_hits(hit_rows, policy.replaces)
     result.sample_seconds = round(time.perf_counter() - started, 2)
     result.sample_checked = True
     result.sample_detector = detector_name()

@@ -139,6 +139,11 @@ class ReplaceWorker:
         self.allow = build_matcher(term.casefold() for term in d.policy.allow_list)
         self.engine = get_anonymizer()
         self._operators: dict[str, tuple] = {}
+        # columns kept whole by decision, which the survivor check does not read: a label shared by many rows
+        # (`Maxwell Soundbar`) is no one's name, whatever it spells; an id column is kept whatever a number in it
+        # matches
+        self.kept_whole = frozenset(c for c, cd in d.columns.items()
+                                    if cd.kind in ("categorical", "timestamp", "identifier"))
 
     # ---- operators ---------------------------------------------------------------------------------------
     def _operate(self, value: str, entity: str) -> str:
@@ -191,8 +196,7 @@ class ReplaceWorker:
                 stats.kept[(column, span.entity)] += 1
         for start, end, term in whole_word_matches(self.matcher, text):
             entity = d.propagate[term]
-            if not _overlaps(start, end, replaced) and not (d.id_shapes and not is_secret(entity)
-                                                            and self._in_id_token(text, start, end)):
+            if not _overlaps(start, end, replaced) and not self._left_as_id(text, start, end, entity):
                 replaced.append(Span(start, end, entity, "propagated"))
         for start, end, term in whole_word_matches(self.row_matcher, text):
             key = d.persons.get(term)
@@ -200,6 +204,10 @@ class ReplaceWorker:
                     and not _overlaps(start, end, replaced)):
                 replaced.append(Span(start, end, "PERSON", "propagated"))
         return merge_spans(self._allowed(text, replaced))
+
+    def _left_as_id(self, text: str, start: int, end: int, entity: str) -> bool:
+        """Propagation and the survivor check alike leave an id-shaped word whole (secrets aside)."""
+        return bool(self.spec.decisions.id_shapes) and not is_secret(entity) and self._in_id_token(text, start, end)
 
     def _in_id_token(self, text: str, start: int, end: int) -> bool:
         """Inside a word shaped like the dataset's identifier column (`TCK-165744` in a ticket's text)."""
@@ -313,17 +321,11 @@ class ReplaceWorker:
         """Propagation check: no replaced value may remain anywhere in the row's string columns."""
         if self.matcher is None:
             return
-        # a label shared by many rows (`Maxwell Soundbar`) is no one's name, whatever it spells; an id column
-        # (`TCK-940263`) is kept whole by decision, whatever a number in it matches
-        kept_whole = {c for c, d in self.spec.decisions.columns.items()
-                      if d.kind in ("categorical", "timestamp", "identifier")}
         for column in self.spec.string_columns:
-            if column not in out or column in kept_whole:
+            if column not in out or column in self.kept_whole:
                 continue
             for text in texts_in(out[column][row]):
                 for start, end, term in whole_word_matches(self.matcher, text):
                     entity = self.spec.decisions.propagate[term]
-                    if (self.spec.decisions.id_shapes and not is_secret(entity)
-                            and self._in_id_token(text, start, end)):
-                        continue  # `TCK-165744` is left whole by decision (as propagation does), not a survivor
-                    stats.survivors[entity] += 1
+                    if not self._left_as_id(text, start, end, entity):  # `TCK-165744` is no survivor
+                        stats.survivors[entity] += 1

@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+from hf_anon_mcp.decisions.detect import memoized
 from hf_anon_mcp.engine.entities import is_direct
 from hf_anon_mcp.engine.masking import mask_sample
 from hf_anon_mcp.models import VerificationResult
@@ -104,19 +105,9 @@ def window(text: str, inserted: list) -> tuple[str, list]:
     return text[start:end], moved
 
 
-_SEEN: dict[str, list] = {}  # text -> the second detector's findings, per process (the MCP server's warm pool)
-_SEEN_TEXTS = 20_000
-
-
-def _remembered(texts: list[str], find) -> list[list]:
-    """`find` over the texts not seen before in this process: the same output checked again (a second call on the
-    same data in the MCP server samples the same rows, keyed) costs no model time."""
-    todo = list(dict.fromkeys(t for t in texts if t not in _SEEN))
-    fresh = dict(zip(todo, find(todo))) if todo else {}
-    if len(_SEEN) + len(fresh) > _SEEN_TEXTS:
-        _SEEN.clear()
-    _SEEN.update((t, f) for t, f in fresh.items() if len(t) <= 4_000)  # long texts: memory, and rarely repeated
-    return [fresh[t] if t in fresh else _SEEN[t] for t in texts]
+# text -> the second detector's findings, per process: the same output checked again (a second call on the same
+# data in the MCP server samples the same rows, keyed) costs no model time
+_SEEN: dict[str, list] = {}
 
 
 class SampleCheckWorker:
@@ -137,7 +128,7 @@ class SampleCheckWorker:
                 r["texts"], r["inserted"] = zip(*[window(t, ins) for t, ins in zip(r["texts"], r["inserted"])]) \
                     if r["texts"] else ((), ())
         texts = [t for r in rows for t in r["texts"]]
-        found = _remembered(texts, self.rampart.independent_findings)
+        found = memoized(texts, self.rampart.independent_findings, _SEEN, key=lambda t: t, max_texts=20_000)
         if self.spec.full and self.spec.engine_config is not None:
             from hf_anon_mcp.engine.detect import find_in_texts
 

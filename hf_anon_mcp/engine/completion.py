@@ -14,7 +14,7 @@ import regex
 
 from hf_anon_mcp.engine.detect import Finding
 from hf_anon_mcp.engine.names import _english as is_english_word
-from hf_anon_mcp.engine.names import common_words
+from hf_anon_mcp.engine.names import all_first_names, all_last_names, common_words, english_words
 
 _PARTICLES = frozenset({"de", "del", "della", "der", "den", "di", "da", "do", "dos", "das", "du", "van", "von",
                         "la", "le", "ter", "ten", "bin", "ibn", "al", "el", "mac", "mc", "st"})
@@ -24,8 +24,6 @@ _PREV_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+$")
 
 def _name_like(word: str, like: str) -> bool:
     """Could `word` be another part of the name `like` (same case style, not an ordinary word)?"""
-    from hf_anon_mcp.engine.names import all_last_names
-
     low = word.lower()
     if len(word) < 2 or low in _stop_words() or re.split(r"['’]", low)[0] in _stop_words():
         return False
@@ -93,8 +91,6 @@ def grow_names(text: str, findings: list[Finding]) -> list[Finding]:
 def people_named_as_orgs(text: str, findings: list[Finding]) -> list[Finding]:
     """`Carolina Pedersoli` tagged ORGANIZATION: a span of 2-4 capitalised words that starts with a known first name
     (the gazetteer of `engine.names`) and holds no ordinary word is a person."""
-    from hf_anon_mcp.engine.names import all_first_names
-
     out = []
     for f in findings:
         if f.entity_type in ("ORGANIZATION", "LOCATION", "NRP"):
@@ -144,8 +140,6 @@ def _lone_first_name(text: str, start: int, word: str) -> bool:
     word (`Victoria`, `Paris`, `Jordan` are) and does not follow a place preposition. WordNet lists many first names
     (biblical, mythical), so `_known_name`'s dictionary test cannot decide these. A lower-case word right after it
     (`Houston pride`) reads as a place or brand used as a modifier."""
-    from hf_anon_mcp.engine.names import common_words
-
     low = word.lower()
     after = _NEXT_WORD.match(text, start + len(word))
     attributive = after is not None and after.group(1).islower() and after.group(1) not in _stop_words()
@@ -155,8 +149,6 @@ def _lone_first_name(text: str, start: int, word: str) -> bool:
 
 
 def _first_names() -> frozenset[str]:
-    from hf_anon_mcp.engine.names import all_first_names
-
     return all_first_names()
 
 
@@ -170,8 +162,6 @@ _SIGN_OFF = re.compile(rf"(?:^|(?<=[\s.!?]))(?:--+|—|(?i:cheers|best|regards|k
 
 def _gazetteer_name(words: list[str]) -> bool:
     """A known first name followed by a known last name (`Will Smith`, `marc dubois`)."""
-    from hf_anon_mcp.engine.names import all_last_names
-
     return (len(words) >= 2 and words[0].lower() in _first_names() and words[-1].lower() in all_last_names()
             and words[-1].lower() not in _stop_words())
 
@@ -243,8 +233,6 @@ def greeted_names(text: str, findings: list[Finding]) -> list[Finding]:
 
 def _known_name(word: str) -> bool:
     """A capitalised first or last name from the gazetteers that is no English or common word."""
-    from hf_anon_mcp.engine.names import all_last_names, english_words
-
     low = word.lower()
     return (word[:1].isupper() and (low in _first_names() or low in all_last_names())
             and low not in english_words() and low not in common_words())
