@@ -125,20 +125,38 @@ def term_of(text: str) -> str:
 
 
 _CACHE_TEXTS = 50_000  # findings remembered per process: repeated cells (system prompts, boilerplate) once
-_CACHE_CHARS = 4_000
-_cache: dict[tuple, list[Finding]] = {}
+_CACHE_CHARS = 4_000  # longer texts are not remembered
+_CACHE_BUDGET = 4_000_000  # characters remembered in all: unique 400-character rows would otherwise fill 50k
+# entries (about 220 MB a worker at 200k rows, measured) and find nothing again
 
 
-def memoized(texts: list[str], find: Callable[[list[str]], list], cache: dict, key: Callable[[str], object],
-             max_texts: int = _CACHE_TEXTS, max_chars: int = _CACHE_CHARS) -> list:
+class TextMemo(dict):
+    """A per-process memory of results by text; `chars` counts the characters of the texts it holds."""
+
+    chars = 0
+
+    def forget(self) -> None:
+        self.clear()
+        self.chars = 0
+
+
+_cache = TextMemo()
+
+
+def memoized(texts: list[str], find: Callable[[list[str]], list], cache: TextMemo, key: Callable[[str], object],
+             max_texts: int = _CACHE_TEXTS, max_chars: int = _CACHE_CHARS, budget: int = _CACHE_BUDGET) -> list:
     """`find(texts)` for the texts not seen before: each distinct text is looked at once per process, and short
-    ones are remembered in `cache` under `key(text)` (forgotten all at once past `max_texts`)."""
+    ones are remembered in `cache` under `key(text)` (forgotten all at once past `max_texts` texts or `budget`
+    characters)."""
     known = {t: cache[key(t)] for t in texts if len(t) <= max_chars and key(t) in cache}
     todo = list(dict.fromkeys(t for t in texts if t not in known))
     fresh = dict(zip(todo, find(todo))) if todo else {}
-    if len(cache) + len(fresh) > max_texts:
-        cache.clear()
-    cache.update((key(t), found) for t, found in fresh.items() if len(t) <= max_chars)
+    keep = {t: found for t, found in fresh.items() if len(t) <= max_chars}
+    chars = sum(map(len, keep))
+    if len(cache) + len(keep) > max_texts or cache.chars + chars > budget:
+        cache.forget()
+    cache.update((key(t), found) for t, found in keep.items())
+    cache.chars += chars
     known.update(fresh)
     return [known[t] for t in texts]
 

@@ -15,12 +15,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-import ahocorasick
 from presidio_anonymizer.operators import OperatorType
 
 from hf_anon_mcp.decisions.cells import rebuild, texts_in
 from hf_anon_mcp.decisions.decide import Decisions
 from hf_anon_mcp.decisions.detect import FINDINGS, STATS, is_term, stored_findings, term_of
+from hf_anon_mcp.decisions.matcher import WordMatcher, lower_same_length
 from hf_anon_mcp.decisions.stats import shape
 from hf_anon_mcp.decisions.surrogates import email_surrogate, person_surrogate
 from hf_anon_mcp.engine.anonymizer import OperatorPlan, get_anonymizer
@@ -76,39 +76,14 @@ class ReplaceSpec:
     sample_key: bytes = b""
 
 
-def _lower(text: str) -> str:
-    """Lower case with the same length (offsets stay valid)."""
-    low = text.lower()
-    return low if len(low) == len(text) else "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+def build_matcher(terms) -> WordMatcher | None:
+    matcher = WordMatcher(terms)
+    return matcher if matcher else None
 
 
-def _is_boundary(text: str, start: int, end: int) -> bool:
-    return (start == 0 or not text[start - 1].isalnum()) and (end >= len(text) or not text[end].isalnum())
-
-
-def build_matcher(terms) -> ahocorasick.Automaton | None:
-    terms = [t for t in terms if t]
-    if not terms:
-        return None
-    automaton = ahocorasick.Automaton()
-    for term in terms:
-        automaton.add_word(term, term)
-    automaton.make_automaton()
-    return automaton
-
-
-def whole_word_matches(automaton, text: str) -> list[tuple[int, int, str]]:
+def whole_word_matches(matcher: WordMatcher | None, text: str, low: str | None = None) -> list[tuple[int, int, str]]:
     """(start, end, term) of every whole-word, case-insensitive occurrence of a term, longest first at a place."""
-    if automaton is None:
-        return []
-    low = _lower(text)
-    found = []
-    for end_index, term in automaton.iter(low):
-        start, end = end_index - len(term) + 1, end_index + 1
-        if _is_boundary(low, start, end):
-            found.append((start, end, term))
-    found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
-    return found
+    return matcher.matches(text, low) if matcher is not None else []
 
 
 def _overlaps(a_start: int, a_end: int, spans: list[Span]) -> bool:
@@ -194,11 +169,12 @@ class ReplaceWorker:
                 replaced.append(span)
             else:
                 stats.kept[(column, span.entity)] += 1
-        for start, end, term in whole_word_matches(self.matcher, text):
+        low = lower_same_length(text)
+        for start, end, term in whole_word_matches(self.matcher, text, low):
             entity = d.propagate[term]
             if not _overlaps(start, end, replaced) and not self._left_as_id(text, start, end, entity):
                 replaced.append(Span(start, end, entity, "propagated"))
-        for start, end, term in whole_word_matches(self.row_matcher, text):
+        for start, end, term in whole_word_matches(self.row_matcher, text, low):
             key = d.persons.get(term)
             if (text[start].isupper() and key and key in row_text and key != term
                     and not _overlaps(start, end, replaced)):
@@ -276,7 +252,7 @@ class ReplaceWorker:
             found_by_text: dict[tuple[int, int], list[tuple]] = {}
             for f in stored_findings(batch[FINDINGS][row]):
                 found_by_text.setdefault((f[0], f[1]), []).append(f)
-            row_text = " \n ".join(_lower(t) for c in spec.columns for t in texts_in(batch[c][row]))
+            row_text = " \n ".join(lower_same_length(t) for c in spec.columns for t in texts_in(batch[c][row]))
             sampled = spec.sample_rate > 0 and self._sampled(row_text)
             sample_texts, sample_spans = [], []
             for ci, column in enumerate(spec.columns):

@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from hf_anon_mcp.decisions.detect import memoized
+from hf_anon_mcp.decisions.detect import TextMemo, memoized
 from hf_anon_mcp.engine.entities import is_direct
 from hf_anon_mcp.engine.masking import mask_sample
 from hf_anon_mcp.models import VerificationResult
@@ -107,7 +107,7 @@ def window(text: str, inserted: list) -> tuple[str, list]:
 
 # text -> the second detector's findings, per process: the same output checked again (a second call on the same
 # data in the MCP server samples the same rows, keyed) costs no model time
-_SEEN: dict[str, list] = {}
+_SEEN = TextMemo()
 
 
 class SampleCheckWorker:
