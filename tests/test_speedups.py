@@ -92,3 +92,13 @@ def test_pruned_types_are_still_found_where_they_occur():
     found = analyze_texts(["pay to IBAN GB98TJMJ99510898804586 today", "order 1234567 shipped"], config)
     assert [r.entity_type for r in found[0]] == ["IBAN_CODE"]
     assert all(r.entity_type != "IBAN_CODE" for r in found[1])
+
+
+def test_fast_profile_uses_both_cores_from_a_few_ten_thousand_rows(monkeypatch):
+    """The fast profile's row cost was once under-estimated tenfold: every run under 160k rows stayed on one core."""
+    from hf_anon_mcp.runners import local
+
+    monkeypatch.setattr(local.os, "cpu_count", lambda: 2)
+    assert local.auto_workers(1_000, "fast") == 1  # a worker's start costs more than it saves
+    assert local.auto_workers(20_000, "fast") == 2
+    assert local.auto_workers(1_000, "balanced") == 1 and local.auto_workers(4_000, "balanced") == 2
