@@ -50,6 +50,9 @@ def test_names_grow_over_initials_and_a_header_name(detect):
     ("Verda lives on 33 avenue de Provence street.", "33 avenue de Provence street"),
     ("the bus drops you off at 74678 midtvollen 130 st.", "74678 midtvollen 130 st"),
     ("I moved last month, the new address is rue Loiseau 12, 24393 Lyon.", "rue Loiseau 12, 24393 Lyon"),
+    # the cue's preposition is no part of the address (it was replaced with it)
+    ("I changed the billing address to 000 Hogan Course in Lake Patriciaburgh; thanks", "000 Hogan Course in Lake "
+                                                                                      "Patriciaburgh"),
 ])
 def test_cued_addresses_with_the_value_on_the_next_line_or_after_a_weak_cue(text, address):
     assert address in [text[f.start:f.end] for f in cued_addresses(text, [])]

@@ -319,10 +319,10 @@ def postcode_addresses(text: str, findings: list[Finding]) -> list[Finding]:
 _CUE = re.compile(
     r"(?i)\b(?:i (?:now )?live (?:at|on)|(?:he|she|they) lives? (?:at|on)|(?<=[a-z] )lives? (?:at|on)|living (?:at|on)|"
     r"my (?:home |new |postal )?address is|(?:meet|see) (?:me|you|us|them) at|drops? (?:you|me) off at|"
-    r"(?:home|postal|mailing|billing|shipping|delivery) address(?: is)?:?|address:|ship(?:ping)? (?:it )?to|"
+    r"(?:home|postal|mailing|billing|shipping|delivery) address(?: is| to| at)?:?|address:|ship(?:ping)? (?:it )?to|"
     r"deliver(?:ed|y)? (?:it )?to|send (?:it|the (?:parcel|package|replacement|refund|invoice|order)) to|"
     r"moved to|(?:be )?arranged at|pick(?:ed)?[ -]?up (?:is )?at|"
-    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+is)?:?)"
+    r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+(?:is|to|at))?:?)"
     r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # `address:` and the value on the next line (a form, a CV)
 )
 _TIME = re.compile(r"(?i)\d{1,2}(?:[:.]\d{2})?\s*(?:am\b|pm\b|a\.m|p\.m|o'?clock|h\b|hours?\b)|\d{1,2}:\d{2}")
