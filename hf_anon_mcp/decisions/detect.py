@@ -12,7 +12,8 @@ from functools import lru_cache
 
 from hf_anon_mcp.decisions.cells import texts_in
 from hf_anon_mcp.decisions.headers import header_hint
-from hf_anon_mcp.decisions.stats import SHORT_CELL, WORD, DatasetStats, TermStat, caps_pairs, context_key
+from hf_anon_mcp.decisions.stats import (SHORT_CELL, WORD, DatasetStats, TermStat, caps_pairs, context_key,
+                                          possessive_cut)
 from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
 from hf_anon_mcp.engine.completion import (caps_text, cued_addresses, greeted_names, grow_names,
                                            lower_case_names, names_in_caps, people_named_as_orgs,
@@ -218,7 +219,7 @@ class DetectWorker:
             cstats.add(text, [(f.entity_type, f.start, f.end) for f in findings])
             if col in self.hinted and len(text.strip()) <= SHORT_CELL and isinstance(batch[col][row], str):
                 stats.short_values.setdefault(col, set()).add(text.strip())
-            row_words[row].update(_POSSESSIVE.sub("", w.lower()) for w in WORD.findall(text))
+            row_words[row].update(possessive_cut(map(str.lower, WORD.findall(text))))
             row_pairs[row].update(caps_pairs(text))
             for f in findings:
                 stored[row].append((ci, ti, f.entity_type, f.start, f.end, f.score, getattr(f, "detector", "")))

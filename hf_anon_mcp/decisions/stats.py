@@ -25,6 +25,9 @@ _CLASS = str.maketrans(
     "a" * 26 + "A" * 26 + "9" * 10,
 )
 _RUNS = re.compile(r"(.)\1+")
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+_POSSESSIVE_END = ("'s", "’s")
 
 
 def shape(value: str) -> str:
@@ -70,8 +73,8 @@ class ColumnStats:
         self.words += n_words
         self.multiword += n_words >= 3
         self.no_space += n_words == 1
-        self.with_digit += any(c.isdigit() for c in stripped)
-        self.with_letter += any(c.isalpha() for c in stripped)
+        self.with_digit += _DIGIT.search(stripped) is not None
+        self.with_letter += _LETTER.search(stripped) is not None
         if not self.distinct_capped:
             self.distinct.add(value_hash(stripped))
             if len(self.distinct) > DISTINCT_CAP:
@@ -204,9 +207,14 @@ def caps_pairs(text: str) -> set[str]:
     Michael` and `smith` of `Smith Group` say nothing of `Michael Smith`)."""
     out = set()
     for run in _CAPS_RUN.finditer(text):
-        words = [re.sub(r"['’]s$", "", w).lower() for w in run.group().split()]
+        words = [w[:-2] if w.endswith(_POSSESSIVE_END) else w for w in run.group().lower().split()]
         out.update(f"{a} {b}" for a, b in zip(words, words[1:]))
     return out
+
+
+def possessive_cut(words) -> set[str]:
+    """Lower-cased words, each without a possessive `'s` (`roman's` -> `roman`)."""
+    return {w[:-2] if w.endswith(_POSSESSIVE_END) else w for w in words}
 
 
 def context_key(text: str, start: int, end: int) -> int:

@@ -296,7 +296,7 @@ _ADDRESS_START = regex.compile(r"(?:^|[\n\"“:;(]|\.[ \t]|\b(?i:to|at|is|in|fro
 def postcode_addresses(text: str, findings: list[Finding]) -> list[Finding]:
     """`Loispad 76, 6449 ZL Wâlterswâld`, `57, chemin Océane Dupré, 97698 Collin`: a street part holding a house
     number, then a postcode and a town after a comma, is an address whatever the country's street words."""
-    if "," not in text or not any(c.isdigit() for c in text):
+    if "," not in text or _DIGIT.search(text) is None:
         return findings
     added = []
     for m in _POST_TOWN.finditer(text):
@@ -325,6 +325,7 @@ _CUE = re.compile(
     r"(?<!email )(?<!e-mail )(?<!mail )(?<!web )(?<!ip )(?<!mac )(?<!url )address(?:[ \t]+(?:is|to|at))?:?)"
     r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # `address:` and the value on the next line (a form, a CV)
 )
+_DIGIT = re.compile(r"\d")
 _TIME = re.compile(r"(?i)\d{1,2}(?:[:.]\d{2})?\s*(?:am\b|pm\b|a\.m|p\.m|o'?clock|h\b|hours?\b)|\d{1,2}:\d{2}")
 _SEGMENT = re.compile(r"[^\n;!?]{6,90}?(?=\.(?:\s|$)|[\n;!?]|\s+(?:and|but|so|or)\s|$)")
 
