@@ -206,8 +206,12 @@ def test_trigger_database_is_cached_and_reloaded(tmp_path, monkeypatch):
         assert sorted(hits) == [(0, 2), (1, 12)]
 
 
-def test_engine_imports_without_torch_or_transformers():
-    code = ("import sys, hf_anon_mcp.engine.detect, hf_anon_mcp.engine.fastscan; "
+@pytest.mark.parametrize("modules", ["hf_anon_mcp.engine.detect, hf_anon_mcp.engine.fastscan",
+                                     # what a Ray actor or a spawned worker imports first
+                                     "hf_anon_mcp.decisions.replace", "hf_anon_mcp.decisions.verify",
+                                     "hf_anon_mcp.decisions.detect"])
+def test_engine_imports_without_torch_or_transformers(modules):
+    code = (f"import sys, {modules}; "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
