@@ -14,6 +14,7 @@ from hf_anon_mcp.decisions.headers import header_hint
 from hf_anon_mcp.decisions.stats import ColumnStats, shape
 from hf_anon_mcp.decisions.surrogates import person_surrogate
 from hf_anon_mcp.decisions.verify import sample_size, wilson
+from hf_anon_mcp.errors import InputError
 from hf_anon_mcp.models import AnonymizeRequest, ScanRequest
 from hf_anon_mcp.workflow.anonymize import anonymize
 from hf_anon_mcp.workflow.scan import scan
@@ -244,6 +245,37 @@ def test_ray_engine_gives_the_local_output_row_for_row(tmp_path, monkeypatch):
     assert len(a) == len(b) == 120 and a == b
     assert local.replaced_totals() == ray.replaced_totals()
     assert [d.kind for d in local.column_decisions] == [d.kind for d in ray.column_decisions]
+
+
+def test_ray_engine_takes_max_rows_and_plants_canaries(tmp_path, monkeypatch):
+    """`max_rows` and `plant_canaries` on Ray as locally: the first rows only (JSON Lines cut mid-block, blank lines
+    no rows), every canary planted verbatim, and the other rows those of the local run."""
+    pytest.importorskip("ray")
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("HF_ANON_MCP_SURROGATE_SECRET", "k" * 32)
+    rows = _tickets(tmp_path / "unused.csv", n=150)
+    src = tmp_path / "tickets.jsonl"
+    src.write_text("".join(json.dumps(r) + ("\n\n" if i == 10 else "\n") for i, r in enumerate(rows)))
+    local = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "local.parquet"), num_proc=1,
+                                       max_rows=70, operator="surrogate", verify="off"))
+    ray = anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "ray_out"), engine="ray", max_rows=70,
+                                     plant_canaries=2, canary_repetitions=[1, 3], canary_column="body",
+                                     operator="surrogate", verify="off"))
+    values = [c["value"] for c in json.loads(Path(ray.canary_file).read_text())["canaries"]]
+    out = [row for shard in sorted((tmp_path / "ray_out").glob("*.parquet")) for row in pq.read_table(shard).to_pylist()]
+    planted = [r for r in out if any(v in r["body"] for v in values)]
+    assert sorted(sum(v in r["body"] for r in planted) for v in values) == [1, 3]
+    assert len(out) == 74 == ray.rows_out and ray.canary_rows == 4
+    assert [r for r in out if r not in planted] == pq.read_table(tmp_path / "local.parquet").to_pylist()
+    assert local.rows_out == 70
+    with pytest.raises(InputError, match="cannot resume"):
+        anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "again"), engine="ray", resume=True,
+                                   plant_canaries=1, verify="off"))
+    with pytest.raises(InputError, match="Parquet or JSON Lines"):
+        anonymize(AnonymizeRequest(source=str(tmp_path / "unused.csv"), output=str(tmp_path / "csv_out"),
+                                   engine="ray", max_rows=5, verify="off"))
+    assert not (tmp_path / "again").exists() and not (tmp_path / "csv_out").exists()
 
 
 def test_survivor_check_reads_text_columns_not_category_labels(tmp_path):

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hf_anon_mcp.errors import HfAnonError, InputError
-from hf_anon_mcp.runners.blocks import plan_source
+from hf_anon_mcp.runners.blocks import first_rows, plan_source, read_block
 from hf_anon_mcp.runners.manifest import JOURNAL, Journal, ShardRecord, read_manifest
 from hf_anon_mcp.runners.ray_runner import (
     INSTALL_HINT, RayMissingError, RayRunError, RayRunner, WorkerFailed, actor_plan,
@@ -148,6 +148,28 @@ def test_blocks_are_named_by_content_and_range(tmp_path):
     old = {b.key for b in first.blocks}
     assert {b.key for b in changed.blocks if b.file != str(a)} <= old
     assert not {b.key for b in changed.blocks if b.file == str(a)} & old
+
+
+@pytest.mark.parametrize("keep", [1, 333, 699, 700, 5000])
+def test_first_rows_cut_json_lines_and_parquet_like_a_local_max_rows(tmp_path, data, keep):
+    """Blocks up to the row, the last one ended just after it: blank lines are no rows; Parquet by row counts."""
+    rows = make_rows(700)
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in rows]
+    src = tmp_path / "gaps.jsonl"
+    src.write_text("".join(line + ("\n  \n" if i % 97 == 5 else "") for i, line in enumerate(lines)))
+    plan = first_rows(plan_source(str(src), block_bytes=4 * 1024), keep)
+    got = [r for b in plan.blocks for r in read_block(plan, b).to_pylist()]
+    assert [r["id"] for r in got] == list(range(min(keep, 700)))
+    parquet = first_rows(plan_source(str(data["parquet"]), block_rows=400), keep)
+    ids = [r["id"] for b in parquet.blocks for r in read_block(parquet, b).to_pylist()]
+    assert ids == list(range(min(keep, 3000)))
+
+
+def test_first_rows_of_a_csv_is_a_clear_error(tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="Parquet or JSON Lines"):
+        first_rows(plan_source(str(src)), 1)
 
 
 def test_hub_and_object_store_uris_resolve_without_network(no_network):

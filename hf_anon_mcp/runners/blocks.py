@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -132,6 +132,39 @@ def plan_source(source: str, *, block_bytes: int = DEFAULT_BLOCK_BYTES, block_ro
     # Workers open the source again by this name: a local path must not depend on the driver's working folder.
     uri = root if "://" not in source else source
     return SourcePlan(source=source, uri=uri, local=local, fmt=fmt, schema=schema, blocks=tuple(blocks))
+
+
+def first_rows(plan: SourcePlan, max_rows: int) -> SourcePlan:
+    """The plan cut to its first `max_rows` rows (as `--max-rows` reads locally): whole blocks, then the block
+    holding the last row, ended just after it. Parquet and JSON Lines only: their blocks are row and line ranges,
+    while a CSV or JSON array file is one block whose rows are known only by parsing it (on a worker)."""
+    fs, _, _ = resolve(plan.uri)
+    kept: list[Block] = []
+    left = max_rows
+    for block in plan.blocks:
+        if left <= 0:
+            break
+        if block.fmt == "parquet" and block.stop is not None:
+            rows = block.stop - block.start
+            if rows > left:
+                block, rows = replace(block, stop=block.start + left), left
+        elif block.stop is not None:  # JSON Lines: count the non-blank lines (blank ones are no rows)
+            with fs.open_input_file(block.file) as fh:
+                data = fh.read_at(block.stop - block.start, block.start)
+            pos = rows = 0
+            while pos < len(data) and rows < left:
+                newline = data.find(b"\n", pos)
+                end = len(data) if newline < 0 else newline + 1
+                rows += bool(data[pos:end].strip())
+                pos = end
+            if pos < len(data):
+                block = replace(block, stop=block.start + pos)
+        else:
+            raise InputError("max_rows with the Ray engine needs Parquet or JSON Lines files",
+                             hint="convert the source, or run without the Ray engine")
+        kept.append(block)
+        left -= rows
+    return replace(plan, blocks=tuple(kept))
 
 
 def _shown(source: str) -> str:

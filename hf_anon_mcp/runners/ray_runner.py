@@ -45,7 +45,7 @@ from pydantic import BaseModel
 from hf_anon_mcp.errors import AccessError, HfAnonError, InputError
 from hf_anon_mcp.runners.base import Batch
 from hf_anon_mcp.runners.blocks import (
-    Block, SourcePlan, default_block_sizes, plan_source, read_block, unify,
+    Block, SourcePlan, default_block_sizes, first_rows, plan_source, read_block, unify,
 )
 from hf_anon_mcp.runners.manifest import (
     JOURNAL, BlockRecord, Journal, Manifest, ShardRecord, digest, spec_digest,
@@ -430,17 +430,22 @@ class RayRunner:
         self._saved_context = {}
 
     # -- planning --
-    def read(self, source: str, *, schema: pa.Schema | None = None) -> Blocks:
+    def read(self, source: str, *, schema: pa.Schema | None = None, max_rows: int | None = None) -> Blocks:
         """Plan `source` (a local file or folder of Parquet / JSON Lines / JSON / CSV, or any s3://, gs://, hf://...
-        URI): list its files, hash them, cut them into blocks. Nothing is read on the cluster yet."""
-        plan = plan_source(source, block_bytes=self.block_bytes, block_rows=self.block_rows, schema=schema)
+        URI): list its files, hash them, cut them into blocks. Nothing is read on the cluster yet. `max_rows`: its
+        first rows only (Parquet and JSON Lines)."""
+        def planned(block_bytes: int, block_rows: int) -> SourcePlan:
+            plan = plan_source(source, block_bytes=block_bytes, block_rows=block_rows, schema=schema)
+            return first_rows(plan, max_rows) if max_rows else plan
+
+        plan = planned(self.block_bytes, self.block_rows)
         want = BLOCKS_PER_ACTOR * max(1, self.num_actors)
         if not self._sizes_chosen and 0 < len(plan.blocks) < want:
             # a small input in a few big blocks leaves actors idle at the end (9 blocks on 2 actors: 5 rounds);
             # smaller blocks balance them. Large inputs keep the default sizes (and their shard count).
             factor = -(-want // len(plan.blocks))
-            plan = plan_source(source, block_bytes=max(MIN_BLOCK_BYTES, self.block_bytes // factor),
-                               block_rows=max(MIN_BLOCK_ROWS, self.block_rows // factor), schema=schema)
+            plan = planned(max(MIN_BLOCK_BYTES, self.block_bytes // factor),
+                           max(MIN_BLOCK_ROWS, self.block_rows // factor))
         return Blocks(plan=plan, origin=source, root_fingerprint=digest("source", plan.fingerprint),
                       source_schema=plan.schema, inputs=plan.blocks)
 

@@ -30,7 +30,7 @@ from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info
 from hf_anon_mcp.engine.anonymizer import OperatorPlan
 from hf_anon_mcp.engine.entities import DATE_OF_BIRTH, known_entities
 from hf_anon_mcp.engine.operators import Renumberer
-from hf_anon_mcp.errors import InputError, PolicyError
+from hf_anon_mcp.errors import HfAnonError, InputError, PolicyError
 from hf_anon_mcp.models import (AnonymizeReport, AnonymizeRequest, KeptTerm, Progress, ReplacedStat, RiskLevel,
                                 VerificationResult)
 from hf_anon_mcp.policy import (PRESETS, SURROGATE_SECRET_ENV, AnonymizationPolicy, OperatorName, load_policy,
@@ -266,51 +266,66 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
     from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceWorker
     from hf_anon_mcp.runners.ray_runner import RayRunner
 
-    if request.plant_canaries or request.max_rows:
-        raise InputError("plant_canaries and max_rows are not supported with the Ray engine yet",
-                         hint="run without --engine ray")
+    if request.plant_canaries and request.resume:
+        # a resumed run would plant new canaries in the new shards only, and none in those it keeps
+        raise InputError("plant_canaries cannot resume a Ray run: its canaries are new each run",
+                         hint="run again without resume")
+    planter = None
 
-    def renumber_batch(batch):
-        for col in work_cols:
-            if col in batch:
-                batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
-        return batch
+    def each_batch(batch):
+        if renumber:
+            for col in work_cols:
+                if col in batch:
+                    batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
+        return planter.batch(batch) if planter else batch  # canaries after replacement, in row order
 
-    with RayRunner(address=request.ray_address, num_actors=request.num_proc) as runner:
-        log.info("Ray ready in %.1f s: %d actor(s) x %.2f CPU", runner.startup_seconds, runner.num_actors,
-                 runner.cpus_per_actor)
-        src = runner.read(request.source, schema=features.arrow_schema)
-        with runner.output(output, fmt="parquet", resume=request.resume, overwrite=request.overwrite,
-                           progress=lambda n: tell("replace", n, "anonymized")) as out:
-            began = time.perf_counter()
-            detected = out.stage("detect", runner.map(src, DetectWorker, DetectSpec(config, tuple(work_cols)),
-                                                      batch_size=request.batch_size))
-            staged = time.perf_counter()
-            stats = runner.collect(detected, STATS, merge=lambda a, b: a.merge(b))
-            if stats is None or stats.rows == 0:
-                raise InputError(f"dataset is empty: {request.source}")
-            decisions = decide_pass(stats, policy, work_cols)
-            decided = time.perf_counter()
-            spec = ReplaceSpec(decisions=decisions, plan=plan, columns=tuple(work_cols),
-                               string_columns=tuple(string_cols), dropped=tuple(dropped),
-                               sample_rate=sample_rate(stats.rows, request.verify),
-                               sample_key=hashlib.sha256(b"hf-anon-mcp sample\x1f" + secret).digest())
-            result = out.write(runner.map(detected, ReplaceWorker, spec, batch_size=request.batch_size),
-                               keep_apart=[REPORT, SAMPLE], schema=out_features.arrow_schema,
-                               each=renumber_batch if renumber else None)
-            for value in out.side(REPORT):
-                if value is not None:
-                    totals.merge(_pickle.loads(value))
-            samples.extend(v for v in out.side(SAMPLE) if v is not None)
-            written = time.perf_counter()
-            # the sample (at most a few thousand rows) is checked on the driver: no third actor pool to start
-            with LocalRunner(1, cancel=cancel) as local:
-                verification = (check_sample(local, samples, policy, request.verify, config, decisions)
-                                if request.verify != "off" else VerificationResult(sample_note="verification was off"))
-            log.info("Ray passes: detect %.1f s, statistics and decisions %.1f s, replace and write %.1f s, "
-                     "sample check %.1f s", staged - began, decided - staged, written - decided,
-                     time.perf_counter() - written)
-    return stats, decisions, verification, result.rows, result.rows == stats.rows, None, None
+    canary_file = None
+    try:
+        with RayRunner(address=request.ray_address, num_actors=request.num_proc) as runner:
+            log.info("Ray ready in %.1f s: %d actor(s) x %.2f CPU", runner.startup_seconds, runner.num_actors,
+                     runner.cpus_per_actor)
+            src = runner.read(request.source, schema=features.arrow_schema, max_rows=request.max_rows)
+            with runner.output(output, fmt="parquet", resume=request.resume, overwrite=request.overwrite,
+                               progress=lambda n: tell("replace", n, "anonymized")) as out:
+                began = time.perf_counter()
+                detected = out.stage("detect", runner.map(src, DetectWorker, DetectSpec(config, tuple(work_cols)),
+                                                          batch_size=request.batch_size))
+                staged = time.perf_counter()
+                stats = runner.collect(detected, STATS, merge=lambda a, b: a.merge(b))
+                if stats is None or stats.rows == 0:
+                    raise InputError(f"dataset is empty: {request.source}")
+                decisions = decide_pass(stats, policy, work_cols)
+                plan_canaries, planter = _canaries(request, decisions, work_cols, features, stats.rows)
+                decided = time.perf_counter()
+                spec = ReplaceSpec(decisions=decisions, plan=plan, columns=tuple(work_cols),
+                                   string_columns=tuple(string_cols), dropped=tuple(dropped),
+                                   sample_rate=sample_rate(stats.rows, request.verify),
+                                   sample_key=hashlib.sha256(b"hf-anon-mcp sample\x1f" + secret).digest())
+                result = out.write(runner.map(detected, ReplaceWorker, spec, batch_size=request.batch_size),
+                                   keep_apart=[REPORT, SAMPLE], schema=out_features.arrow_schema,
+                                   each=each_batch if renumber or planter else None)
+                if planter and planter.finish_batch(list(out_features)):  # each canary precedes a row of its stratum
+                    raise HfAnonError("internal error: canaries left after the last row; nothing was written")
+                for value in out.side(REPORT):
+                    if value is not None:
+                        totals.merge(_pickle.loads(value))
+                samples.extend(v for v in out.side(SAMPLE) if v is not None)
+                written = time.perf_counter()
+                # the sample (at most a few thousand rows) is checked on the driver: no third actor pool to start
+                with LocalRunner(1, cancel=cancel) as local:
+                    verification = (check_sample(local, samples, policy, request.verify, config, decisions)
+                                    if request.verify != "off"
+                                    else VerificationResult(sample_note="verification was off"))
+                log.info("Ray passes: detect %.1f s, statistics and decisions %.1f s, replace and write %.1f s, "
+                         "sample check %.1f s", staged - began, decided - staged, written - decided,
+                         time.perf_counter() - written)
+                added = plan_canaries.rows_inserted if plan_canaries else 0
+                canary_file = _write_canaries(plan_canaries, output)  # the folder is published on leaving this block
+    except BaseException:
+        if canary_file:  # the output was not published: its canary file goes too
+            canary_file.unlink(missing_ok=True)
+        raise
+    return stats, decisions, verification, result.rows, result.rows == stats.rows + added, plan_canaries, canary_file
 
 
 def _canaries(request: AnonymizeRequest, decisions, work_cols: list[str], features, rows: int):
