@@ -194,3 +194,32 @@ def test_thorough_scan_and_anonymize_through_the_cli(tmp_path):
     assert [d["name"] for d in anon["detector"]["detectors"]][-1] == "rampart"
     written = out.read_text(encoding="utf-8")
     assert "mohammed" not in written and "svetlana" not in written and "ladder" in written
+
+
+def test_an_in_process_sample_check_uses_the_cores_then_gives_them_back(monkeypatch):
+    """A lone process (small input, Ray driver) checks its sample on up to 4 threads; pool workers keep one."""
+    import json as _json
+    from types import SimpleNamespace
+
+    from hf_anon_mcp.decisions import pipeline
+    from hf_anon_mcp.engine import rampart
+    from hf_anon_mcp.policy import AnonymizationPolicy
+    from hf_anon_mcp.runners.local import LocalRunner
+
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    seen = []
+    real = rampart.independent_findings
+
+    def spy(texts, threshold=None):
+        seen.append(rampart.get_model().session.get_session_options().intra_op_num_threads)
+        return real(texts, threshold)
+
+    monkeypatch.setattr(rampart, "independent_findings", spy)
+    samples = [_json.dumps({"texts": [f"ticket {i}: my friend jane doe lives in leeds"], "inserted": [[]]})
+               for i in range(5)]
+    with LocalRunner(1) as runner:
+        result = pipeline.check_sample(runner, samples, AnonymizationPolicy(), "sample")
+    assert result.sample_checked and result.sample_rows == 5 and result.sample_rows_with_direct == 5
+    assert seen and set(seen) == {2}
+    assert rampart.get_model().session.get_session_options().intra_op_num_threads == 1  # given back
+    assert pipeline._in_process_threads(SimpleNamespace(num_proc=2)) is None

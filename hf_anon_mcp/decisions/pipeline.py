@@ -175,6 +175,7 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
         result.sample_note = why
         return result
     started = time.perf_counter()
+    threads = _in_process_threads(runner)
     spec = SampleSpec(full=mode == "full", engine_config=engine_config,
                       kept_terms=decisions.kept_terms if decisions else frozenset(),
                       id_shapes=decisions.id_shapes if decisions else frozenset())
@@ -184,15 +185,21 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     hit_rows: list = []
     rows, types, examples = 0, Counter(), []
     done = 0
-    while done < len(order):
-        size = FIRST_ROUND if done == 0 else NEXT_ROUND
-        part = order[done:] if mode == "full" else order[done:done + size]
-        done += len(part)
-        chunks = [{"sample": part[i:i + 64]} for i in range(0, len(part), 64)]
-        hit_rows += [json.loads(h) for out in runner.map(SampleCheckWorker, spec, chunks) for h in out["hits"]]
-        rows, types, examples = summarize_hits(hit_rows, policy.replaces)
-        if mode != "full" and enough(rows, len(hit_rows)):
-            break
+    try:
+        while done < len(order):
+            size = FIRST_ROUND if done == 0 else NEXT_ROUND
+            part = order[done:] if mode == "full" else order[done:done + size]
+            done += len(part)
+            chunks = [{"sample": part[i:i + 64]} for i in range(0, len(part), 64)]
+            hit_rows += [json.loads(h) for out in runner.map(SampleCheckWorker, spec, chunks) for h in out["hits"]]
+            rows, types, examples = summarize_hits(hit_rows, policy.replaces)
+            if mode != "full" and enough(rows, len(hit_rows)):
+                break
+    finally:
+        if threads is not None:
+            from hf_anon_mcp.engine import rampart
+
+            rampart.use_threads(threads)
     result.sample_seconds = round(time.perf_counter() - started, 2)
     result.sample_checked = True
     result.sample_detector = detector_name()
@@ -207,6 +214,16 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     result.sample_types = dict(types)
     result.sample_examples = examples
     return result
+
+
+def _in_process_threads(runner) -> int | None:
+    """An in-process runner (one worker: a small input, a Ray driver after its actors are done) checks the sample
+    with every core, up to 4; returns the thread count to restore afterwards (None: a pool, untouched)."""
+    if getattr(runner, "num_proc", 0) != 1:
+        return None
+    from hf_anon_mcp.engine import rampart
+
+    return rampart.use_threads(min(4, os.cpu_count() or 1))
 
 
 def finish_verification(result: VerificationResult, totals: ReplaceStats, policy: AnonymizationPolicy,
