@@ -269,7 +269,7 @@ def test_ray_engine_takes_max_rows_and_plants_canaries(tmp_path, monkeypatch):
     assert len(out) == 74 == ray.rows_out and ray.canary_rows == 4
     assert [r for r in out if r not in planted] == pq.read_table(tmp_path / "local.parquet").to_pylist()
     assert local.rows_out == 70
-    with pytest.raises(InputError, match="cannot resume"):
+    with pytest.raises(InputError, match="cannot go with `resume`"):
         anonymize(AnonymizeRequest(source=str(src), output=str(tmp_path / "again"), engine="ray", resume=True,
                                    plant_canaries=1, verify="off"))
     with pytest.raises(InputError, match="Parquet or JSON Lines"):

@@ -209,3 +209,16 @@ def test_main_in_process_ends_only_what_it_started(src, capsys):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_ray_refusals_name_flags_in_the_cli_and_fields_over_mcp(tmp_path, src, capsys):
+    """Canaries cannot resume a Ray run: said before Ray starts, in each face's words."""
+    args = ["anonymize", str(src), "--out", str(tmp_path / "o"), "--engine", "ray", "--resume", "--plant-canaries", "1"]
+    assert main(args) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "`--plant-canaries`" in line and "`--resume`" in line and "plant_canaries" not in line, line
+    r = _mcp(tmp_path, "anonymize_dataset", {"source": src.name, "output": "o", "engine": "ray", "resume": True,
+                                             "plant_canaries": 1})
+    text = r.content[0].text
+    assert r.is_error and "`plant_canaries`" in text and "`resume=true`" in text and "--resume" not in text, text
+    assert not (tmp_path / "o").exists()

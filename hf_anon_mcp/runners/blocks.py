@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from hf_anon_mcp.errors import InputError
+from hf_anon_mcp.errors import field as field_mark  # `dataclasses.field` is used here too
 
 Format = Literal["parquet", "jsonl", "json", "csv"]
 SUFFIXES: dict[str, Format] = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "json", ".csv": "csv"}
@@ -160,8 +161,8 @@ def first_rows(plan: SourcePlan, max_rows: int) -> SourcePlan:
             if pos < len(data):
                 block = replace(block, stop=block.start + pos)
         else:
-            raise InputError("max_rows with the Ray engine needs Parquet or JSON Lines files",
-                             hint="convert the source, or run without the Ray engine")
+            raise InputError(f"{field_mark('max_rows')} with the Ray engine needs Parquet or JSON Lines files",
+                             hint=f"convert the source, or run without {field_mark('engine', 'ray')}")
         kept.append(block)
         left -= rows
     return replace(plan, blocks=tuple(kept))

@@ -30,7 +30,7 @@ from hf_anon_mcp.engine.analyzer import EngineConfig, detector_info
 from hf_anon_mcp.engine.anonymizer import OperatorPlan
 from hf_anon_mcp.engine.entities import DATE_OF_BIRTH, known_entities
 from hf_anon_mcp.engine.operators import Renumberer
-from hf_anon_mcp.errors import HfAnonError, InputError, PolicyError
+from hf_anon_mcp.errors import HfAnonError, InputError, PolicyError, field
 from hf_anon_mcp.models import (AnonymizeReport, AnonymizeRequest, KeptTerm, Progress, ReplacedStat, RiskLevel,
                                 VerificationResult)
 from hf_anon_mcp.policy import (PRESETS, SURROGATE_SECRET_ENV, AnonymizationPolicy, OperatorName, load_policy,
@@ -268,8 +268,9 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
 
     if request.plant_canaries and request.resume:
         # a resumed run would plant new canaries in the new shards only, and none in those it keeps
-        raise InputError("plant_canaries cannot resume a Ray run: its canaries are new each run",
-                         hint="run again without resume")
+        raise InputError(f"{field('plant_canaries')} cannot go with {field('resume')} on the Ray engine: a resumed "
+                         "run would plant new canaries in its new shards only",
+                         hint=f"run again without {field('resume')}")
     planter = None
 
     def each_batch(batch):
