@@ -199,6 +199,7 @@ def test_thorough_scan_and_anonymize_through_the_cli(tmp_path):
 def test_an_in_process_sample_check_uses_the_cores_then_gives_them_back(monkeypatch):
     """A lone process (small input, Ray driver) checks its sample on up to 4 threads; pool workers keep one."""
     import json as _json
+    from contextlib import nullcontext
     from types import SimpleNamespace
 
     from hf_anon_mcp.decisions import pipeline
@@ -222,4 +223,4 @@ def test_an_in_process_sample_check_uses_the_cores_then_gives_them_back(monkeypa
     assert result.sample_checked and result.sample_rows == 5 and result.sample_rows_with_direct == 5
     assert seen and set(seen) == {2}
     assert rampart.get_model().session.get_session_options().intra_op_num_threads == 1  # given back
-    assert pipeline._in_process_threads(SimpleNamespace(num_proc=2)) is None
+    assert isinstance(pipeline._cores_if_alone(SimpleNamespace(num_proc=2)), nullcontext)  # a pool: untouched

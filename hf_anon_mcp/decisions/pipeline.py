@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 from hf_anon_mcp.data.writer import TMP_MARK
@@ -175,7 +176,6 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
         result.sample_note = why
         return result
     started = time.perf_counter()
-    threads = _in_process_threads(runner)
     spec = SampleSpec(full=mode == "full", engine_config=engine_config,
                       kept_terms=decisions.kept_terms if decisions else frozenset(),
                       id_shapes=decisions.id_shapes if decisions else frozenset())
@@ -185,7 +185,7 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     hit_rows: list = []
     rows, types, examples = 0, Counter(), []
     done = 0
-    try:
+    with _cores_if_alone(runner):
         while done < len(order):
             size = FIRST_ROUND if done == 0 else NEXT_ROUND
             part = order[done:] if mode == "full" else order[done:done + size]
@@ -195,11 +195,6 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
             rows, types, examples = summarize_hits(hit_rows, policy.replaces)
             if mode != "full" and enough(rows, len(hit_rows)):
                 break
-    finally:
-        if threads is not None:
-            from hf_anon_mcp.engine import rampart
-
-            rampart.use_threads(threads)
     result.sample_seconds = round(time.perf_counter() - started, 2)
     result.sample_checked = True
     result.sample_detector = detector_name()
@@ -216,11 +211,11 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     return result
 
 
-def _in_process_threads(runner) -> int | None:
+def _cores_if_alone(runner):
     """An in-process runner (one worker: a small input, a Ray driver after its actors are done) checks the sample
-    with every core, up to 4; returns the thread count to restore afterwards (None: a pool, untouched)."""
+    with every core, up to 4; a pool's workers keep one thread each."""
     if getattr(runner, "num_proc", 0) != 1:
-        return None
+        return nullcontext()
     from hf_anon_mcp.engine import rampart
 
     return rampart.use_threads(min(4, os.cpu_count() or 1))

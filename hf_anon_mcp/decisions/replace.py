@@ -76,16 +76,6 @@ class ReplaceSpec:
     sample_key: bytes = b""
 
 
-def build_matcher(terms) -> WordMatcher | None:
-    matcher = WordMatcher(terms)
-    return matcher if matcher else None
-
-
-def whole_word_matches(matcher: WordMatcher | None, text: str, low: str | None = None) -> list[tuple[int, int, str]]:
-    """(start, end, term) of every whole-word, case-insensitive occurrence of a term, longest first at a place."""
-    return matcher.matches(text, low) if matcher is not None else []
-
-
 def _overlaps(a_start: int, a_end: int, spans: list[Span]) -> bool:
     return any(s.start < a_end and a_start < s.end for s in spans)
 
@@ -109,9 +99,9 @@ class ReplaceWorker:
     def __init__(self, spec: ReplaceSpec):
         self.spec = spec
         d = spec.decisions
-        self.matcher = build_matcher(d.propagate)
-        self.row_matcher = build_matcher(d.row_only)
-        self.allow = build_matcher(term.casefold() for term in d.policy.allow_list)
+        self.matcher = WordMatcher(d.propagate)
+        self.row_matcher = WordMatcher(d.row_only)
+        self.allow = WordMatcher(term.casefold() for term in d.policy.allow_list)
         self.engine = get_anonymizer()
         self._operators: dict[str, tuple] = {}
         # columns kept whole by decision, which the survivor check does not read: a label shared by many rows
@@ -170,11 +160,11 @@ class ReplaceWorker:
             else:
                 stats.kept[(column, span.entity)] += 1
         low = lower_same_length(text)
-        for start, end, term in whole_word_matches(self.matcher, text, low):
+        for start, end, term in self.matcher.matches(text, low):
             entity = d.propagate[term]
             if not _overlaps(start, end, replaced) and not self._left_as_id(text, start, end, entity):
                 replaced.append(Span(start, end, entity, "propagated"))
-        for start, end, term in whole_word_matches(self.row_matcher, text, low):
+        for start, end, term in self.row_matcher.matches(text, low):
             key = d.persons.get(term)
             if (text[start].isupper() and key and key in row_text and key != term
                     and not _overlaps(start, end, replaced)):
@@ -217,9 +207,9 @@ class ReplaceWorker:
 
     def _allowed(self, text: str, spans: list[Span]) -> list[Span]:
         """Allow-list terms are kept wherever they occur, also inside a longer span (which is cut around them)."""
-        if self.allow is None or not spans:
+        if not self.allow or not spans:
             return spans
-        for a_start, a_end, _ in whole_word_matches(self.allow, text):
+        for a_start, a_end, _ in self.allow.matches(text):
             cut = []
             for s in spans:
                 if s.start < a_end and a_start < s.end:
@@ -295,13 +285,13 @@ class ReplaceWorker:
 
     def _survivors(self, out: dict[str, list], row: int, stats: ReplaceStats) -> None:
         """Propagation check: no replaced value may remain anywhere in the row's string columns."""
-        if self.matcher is None:
+        if not self.matcher:
             return
         for column in self.spec.string_columns:
             if column not in out or column in self.kept_whole:
                 continue
             for text in texts_in(out[column][row]):
-                for start, end, term in whole_word_matches(self.matcher, text):
+                for start, end, term in self.matcher.matches(text):
                     entity = self.spec.decisions.propagate[term]
                     if not self._left_as_id(text, start, end, entity):  # `TCK-165744` is no survivor
                         stats.survivors[entity] += 1

@@ -207,14 +207,18 @@ def caps_pairs(text: str) -> set[str]:
     Michael` and `smith` of `Smith Group` say nothing of `Michael Smith`)."""
     out = set()
     for run in _CAPS_RUN.finditer(text):
-        words = [w[:-2] if w.endswith(_POSSESSIVE_END) else w for w in run.group().lower().split()]
+        words = [_without_possessive(w) for w in run.group().lower().split()]
         out.update(f"{a} {b}" for a, b in zip(words, words[1:]))
     return out
 
 
+def _without_possessive(word: str) -> str:
+    return word[:-2] if word.endswith(_POSSESSIVE_END) else word
+
+
 def possessive_cut(words) -> set[str]:
     """Lower-cased words, each without a possessive `'s` (`roman's` -> `roman`)."""
-    return {w[:-2] if w.endswith(_POSSESSIVE_END) else w for w in words}
+    return set(map(_without_possessive, words))
 
 
 def context_key(text: str, start: int, end: int) -> int:

@@ -32,7 +32,8 @@ import importlib
 import importlib.util
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -242,12 +243,16 @@ class RampartModel:
 _threads = 1  # intra-op threads of this process's session (see `use_threads`)
 
 
-def use_threads(n: int) -> int:
-    """Let this process's session use `n` threads from now on (rebuilt on next use when the count changes, about
-    0.1 s); returns the count before. One in a pool worker or an actor, where the processes are the parallelism."""
+@contextmanager
+def use_threads(n: int) -> Iterator[None]:
+    """This process's session uses `n` threads inside the block (rebuilt on next use when the count changes, about
+    0.1 s), then its count before. One in a pool worker or an actor, where the processes are the parallelism."""
     global _threads
     before, _threads = _threads, max(1, int(n))
-    return before
+    try:
+        yield
+    finally:
+        _threads = before
 
 
 def get_model() -> RampartModel:

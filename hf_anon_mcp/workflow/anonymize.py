@@ -232,11 +232,8 @@ def _run_local(*, request, config, policy, plan, renumber, output, source, ds, w
         with AtomicDatasetWriter(output, out_features.arrow_schema) as writer:
             names: list[str] = []
             for batch in replace_pass(runner, spec, spill, totals, samples):
-                if renumber:
-                    for col in work_cols:
-                        batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
                 names = list(batch)
-                writer.write_batch(planter.batch(batch) if planter else batch)  # canaries after replacement
+                writer.write_batch(_finished(batch, work_cols, renumber, planter))
                 tell("replace", writer.rows, "anonymized")
             tail = planter.finish_batch(names) if planter else None
             if tail:
@@ -271,15 +268,6 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
         raise InputError(f"{field('plant_canaries')} cannot go with {field('resume')} on the Ray engine: a resumed "
                          "run would plant new canaries in its new shards only",
                          hint=f"run again without {field('resume')}")
-    planter = None
-
-    def each_batch(batch):
-        if renumber:
-            for col in work_cols:
-                if col in batch:
-                    batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
-        return planter.batch(batch) if planter else batch  # canaries after replacement, in row order
-
     canary_file = None
     try:
         with RayRunner(address=request.ray_address, num_actors=request.num_proc) as runner:
@@ -304,7 +292,8 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
                                    sample_key=hashlib.sha256(b"hf-anon-mcp sample\x1f" + secret).digest())
                 result = out.write(runner.map(detected, ReplaceWorker, spec, batch_size=request.batch_size),
                                    keep_apart=[REPORT, SAMPLE], schema=out_features.arrow_schema,
-                                   each=each_batch if renumber or planter else None)
+                                   each=(lambda batch: _finished(batch, work_cols, renumber, planter))
+                                   if renumber or planter else None)
                 if planter and planter.finish_batch(list(out_features)):  # each canary precedes a row of its stratum
                     raise HfAnonError("internal error: canaries left after the last row; nothing was written")
                 for value in out.side(REPORT):
@@ -327,6 +316,16 @@ def _run_ray(*, request, config, policy, plan, renumber, output, source, ds, wor
             canary_file.unlink(missing_ok=True)
         raise
     return stats, decisions, verification, result.rows, result.rows == stats.rows + added, plan_canaries, canary_file
+
+
+def _finished(batch: dict[str, list], work_cols: list[str], renumber, planter) -> dict[str, list]:
+    """An anonymized batch as written, on either runner, in row order: placeholders numbered in order of first
+    appearance, then the canary rows planted (after replacement, so they stay verbatim)."""
+    if renumber:
+        for col in work_cols:
+            if col in batch:
+                batch[col] = [rebuild(v, iter([renumber(t) for t in texts_in(v)])) for v in batch[col]]
+    return planter.batch(batch) if planter else batch
 
 
 def _canaries(request: AnonymizeRequest, decisions, work_cols: list[str], features, rows: int):
