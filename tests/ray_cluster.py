@@ -138,6 +138,31 @@ class StatsWorker:
         return out
 
 
+class HoldWorker:
+    """Holds the call that sees row `spec["hold"]` until `spec["others"]` other calls have finished (each leaves
+    a file in `spec["folder"]`) or `spec["timeout"]` seconds pass; returns the batch unchanged plus `waited`, the
+    seconds that call waited. With two actors, the other one must keep getting blocks while one is held."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        import uuid
+
+        n = len(next(iter(batch.values())))
+        folder = Path(self.spec["folder"])
+        waited = 0.0
+        if self.spec["hold"] in batch["id"]:
+            began = time.monotonic()
+            while (len(list(folder.glob("done-*"))) < self.spec["others"]
+                   and time.monotonic() - began < self.spec["timeout"]):
+                time.sleep(0.05)
+            waited = time.monotonic() - began
+        else:
+            (folder / f"done-{uuid.uuid4().hex}").touch()
+        return {**batch, "waited": [waited] * n}
+
+
 class BrokenInit:
     def __init__(self, spec=None):
         raise RuntimeError("model missing")
