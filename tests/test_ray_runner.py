@@ -31,7 +31,7 @@ from hf_anon_mcp.errors import HfAnonError, InputError
 from hf_anon_mcp.runners.blocks import first_rows, plan_source, read_block
 from hf_anon_mcp.runners.manifest import JOURNAL, Journal, ShardRecord, read_manifest
 from hf_anon_mcp.runners.ray_runner import (
-    INSTALL_HINT, RayMissingError, RayRunError, RayRunner, WorkerFailed, actor_plan,
+    INSTALL_HINT, RayMissingError, RayRunner, WorkerFailed, actor_plan,
 )
 from tests.ray_cluster import (
     BrokenInit, CountWorker, HoldWorker, ReportWorker, StatsWorker, ToySpec, UpperWorker, ray_env, run_in_process, start_cluster,
