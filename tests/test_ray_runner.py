@@ -34,7 +34,8 @@ from hf_anon_mcp.runners.ray_runner import (
     INSTALL_HINT, RayMissingError, RayRunner, WorkerFailed, actor_plan,
 )
 from tests.ray_cluster import (
-    BrokenInit, CountWorker, HoldWorker, ReportWorker, StatsWorker, ToySpec, UpperWorker, ray_env, run_in_process, start_cluster,
+    BrokenInit, CountWorker, HoldWorker, ReportWorker, StatsWorker, ToySpec, UpperWorker, ray_env, run_in_process,
+    start_cluster,
 )
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -332,7 +333,8 @@ def test_reads_run_in_the_actors_unless_the_files_are_on_the_drivers_node_only(r
     processes start and blocks do not cross the object store. Local files on a cluster of several nodes are
     read by tasks pinned to the driver's node (the only one that has them). A single node fuses too (the local
     Ray test)."""
-    assert "MapBatches(_read_blocks)->MapBatches(_Adapter)" in _operators(runner, f"simplecache::file://{data['parquet']}")
+    remote = _operators(runner, f"simplecache::file://{data['parquet']}")
+    assert "MapBatches(_read_blocks)->MapBatches(_Adapter)" in remote
     local = _operators(runner, str(data["jsonl"]))
     assert "MapBatches(_read_blocks)" in local and "MapBatches(_Adapter)" in local
 

@@ -93,8 +93,10 @@ class WorkerFailed(RayRunError):
 # block, so finer blocks shorten that tail (20k rows: 9 blocks of ~12 s on 2 actors, 5 rounds; now 34 of ~3.5 s).
 BLOCKS_PER_ACTOR = 16
 MIN_BLOCK_BYTES = 64 * 1024
-DOWNSTREAM_RATIO = 32.0
 MIN_BLOCK_ROWS = 250
+# How far finished blocks may run ahead of what the driver is reading before Ray Data stops feeding the actors
+# (in multiples of the driver's in-flight bytes; Ray's default is 2). See `_configure_data`.
+DOWNSTREAM_RATIO = 32.0
 
 
 def _ray():
