@@ -318,6 +318,29 @@ def test_popular_full_names_are_never_vocabulary_and_a_team_signature_is(tmp_pat
     assert "michael smith" not in {k.term for k in report.kept_frequent_terms}
 
 
+def test_a_first_name_after_an_apology_is_not_vocabulary(tmp_path):
+    """Chats where the agent answers `Sorry <first name>,`: NER reads `Sorry Kwame` as the person, and that phrase
+    recurs with each first name, so it looked like a template phrase and was kept, and the first name inside it
+    with it (489 of 600 such generated chats kept it). The name is someone's, whatever word leads it."""
+    src = tmp_path / "chats.jsonl"
+    firsts = ["Kwame", "Tobias", "Priya", "Jonas", "Beatriz", "Ingrid", "Mateo", "Amelia"]
+    lasts = ["Okafor", "Lindqvist", "Ramanathan", "Duarte", "Kowalczyk", "Haddad", "Moreau", "Petrov"]
+    rows = []
+    for i in range(320):
+        first, last = firsts[i % 8], lasts[(i // 8) % 8]
+        rows.append({"messages": [
+            {"role": "user", "content": f"Hello, I'm {first} {last}. My parcel for order #{10000 + i} is late."},
+            {"role": "assistant", "content": f"Sorry {first}, I've marked order #{10000 + i} as urgent."}]})
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "o.jsonl"
+    report = anonymize(AnonymizeRequest(source=str(src), output=str(out), verify="off", include_raw_terms=True))
+    replies = [json.loads(line)["messages"][1]["content"] for line in out.read_text().splitlines()]
+    left = [r for r in replies if any(f in r for f in firsts)]
+    assert not left, (len(left), left[:3], [k.term for k in report.kept_frequent_terms])
+    assert not any(k.term and k.term.startswith("sorry ") for k in report.kept_frequent_terms)
+    assert all(f"#{10000 + i} as urgent" in r for i, r in enumerate(replies))  # the rest of the reply is kept
+
+
 def test_sequential_sample_stops_when_the_interval_is_two_points_wide(tmp_path):
     from hf_anon_mcp.decisions.verify import FIRST_ROUND, enough
 
