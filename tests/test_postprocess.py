@@ -77,3 +77,36 @@ def test_long_digit_runs_are_not_dates_but_dates_stay():
     date = "Born on 20211021, moved on 12 May 2020"
     kept = [_ner(date, "20211021", "DATE_TIME"), _ner(date, "12 May 2020", "DATE_TIME")]
     assert refine(date, kept) == kept
+
+
+@pytest.mark.parametrize("text, found, name", [
+    ("Sorry Kwame, I've marked order #10000 as urgent.", "Sorry Kwame", "Kwame"),
+    ("Thanks Priya Ramanathan for the update.", "Thanks Priya Ramanathan", "Priya Ramanathan"),
+    ("Good morning Ingrid, your parcel left today.", "Good morning Ingrid", "Ingrid"),
+])
+def test_a_greeting_or_apology_leading_a_person_is_cut_off(text, found, name):
+    from hf_anon_mcp.engine.postprocess import without_lead_words
+
+    start = text.index(found)
+    r = RecognizerResult("PERSON", start, start + len(found), 0.85)
+    (out,) = without_lead_words(text, [r])
+    assert text[out.start:out.end] == name and out.entity_type == "PERSON"
+
+
+def test_a_lead_word_alone_or_in_another_type_is_left_as_it_is():
+    from hf_anon_mcp.engine.postprocess import without_lead_words
+
+    text = "Sorry, Thanks Ltd called. Hi"
+    spans = [RecognizerResult("PERSON", 0, 5, 0.85), RecognizerResult("ORGANIZATION", 7, 17, 0.85),
+             RecognizerResult("PERSON", 26, 28, 0.85)]
+    assert without_lead_words(text, spans) == spans
+
+
+def test_the_engine_replaces_the_name_not_the_apology():
+    """NER reads `Sorry Kwame` as the person (en_core_web_sm); the word before the name is no one's."""
+    from hf_anon_mcp.engine.analyzer import EngineConfig
+    from hf_anon_mcp.engine.detect import analyze_texts
+
+    text = "Sorry Kwame, I've marked order #10000 as urgent."
+    (found,) = analyze_texts([text], EngineConfig())
+    assert [text[r.start:r.end] for r in found if r.entity_type == "PERSON"] == ["Kwame"]

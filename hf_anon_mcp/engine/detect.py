@@ -16,7 +16,7 @@ from hf_anon_mcp.engine.analyzer import EngineConfig, get_analyzer
 from hf_anon_mcp.engine.entities import is_direct
 from hf_anon_mcp.engine.fastscan import fast_analyze
 from hf_anon_mcp.engine.names import extend_names
-from hf_anon_mcp.engine.postprocess import refine
+from hf_anon_mcp.engine.postprocess import refine, without_lead_words
 
 
 class Finding(NamedTuple):
@@ -77,7 +77,7 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
                                    nlp_artifacts=artifacts, **kwargs)
         results = refine(text, results)
         if "PERSON" in everything:
-            results = extend_names(text, results)
+            results = without_lead_words(text, extend_names(text, results))
         # the address step adds address and postcode spans whatever the policy asked for: keep what it asked for
         extended = extend_addresses(text, results)
         found[text] = resolve_overlaps([r for r in extended if r.entity_type in everything])

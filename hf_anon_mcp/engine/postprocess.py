@@ -22,6 +22,9 @@ _CODE_LIKE = re.compile(
     r"[=(){}\[\]<>\"$;]|\b[A-Z0-9]+(?:_[A-Z0-9]+)+\b|[^\W_]{2}[./][^\W_]{2}|\d+\.\d+\.\d"
     r"|(?=[^\W_]*\d[^\W_]*\d)(?=[^\W_]*[^\W\d_][^\W_]*[^\W\d_])[^\W_]{5,}|([xX*#])\1{3}"
     r"|(?:^|\s)--?[A-Za-z][\w-]*(?=\s|$)|\b[ACGTUN]{10,}\b")
+# Greetings, thanks and apologies NER takes into the name they lead (`Sorry Kwame,`, `Thanks Priya`): never part of it.
+_LEAD_WORDS = re.compile(r"(?i:hi|hello|hey|dear|thanks|thank you|sorry|welcome|congrats|cheers|ok|okay|yes|no|"
+                         r"please|bye|goodbye|good (?:morning|afternoon|evening))[,!]?\s+(?=[^\W\d_])")
 # More digits in a row than any written date holds (`xoxp-572370529330-...` read as a date).
 _LONG_NUMBER = re.compile(r"\d{9}")
 
@@ -30,6 +33,20 @@ def refine(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]
     """Drop NER findings that are technical acronyms, code identifiers or hold no letters (digit groups tagged
     ORGANIZATION), and URLs cut out of a longer word (`os.environ.ge` in `os.environ.get(`)."""
     return [r for r in results if not _spurious(text, r)]
+
+
+def without_lead_words(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Persons found with the greeting or apology that leads them (`Sorry Kwame`, `Dear Ms Lindqvist`) lose that
+    word: it is no one's name, and kept in a person's span it made `Sorry Kwame` a phrase recurring with every
+    customer's first name. Run after names are grown, which may reach back over it."""
+    out = []
+    for r in results:
+        lead = _LEAD_WORDS.match(text, r.start) if r.entity_type == "PERSON" else None
+        if lead is not None and lead.end() < r.end:
+            r = RecognizerResult(r.entity_type, lead.end(), r.end, r.score, r.analysis_explanation,
+                                 r.recognition_metadata)
+        out.append(r)
+    return out
 
 
 def _spurious(text: str, r: RecognizerResult) -> bool:
