@@ -318,21 +318,10 @@ def test_popular_full_names_are_never_vocabulary_and_a_team_signature_is(tmp_pat
     assert "michael smith" not in {k.term for k in report.kept_frequent_terms}
 
 
-def test_a_name_led_by_ordinary_words_counts_by_the_name():
-    """Decisions see a person term without the ordinary words leading it, whatever the engine's span held."""
-    from hf_anon_mcp.decisions.decide import _name_after_words
-
-    assert _name_after_words(["sorry", "kwame"]) == ["kwame"]
-    assert _name_after_words(["great", "kwame", "okafor"]) == ["kwame", "okafor"]
-    assert _name_after_words(["mark", "johnson"]) == []  # no lead word: `mark` is a first name
-    assert _name_after_words(["mark", "as", "urgent"]) == []  # nothing person-like after the words
-    assert _name_after_words(["kwame"]) == []
-
-
 def test_a_first_name_after_an_apology_is_not_vocabulary(tmp_path):
     """Chats where the agent answers `Sorry <first name>,`: NER reads `Sorry Kwame` as the person, and that phrase
-    recurs with each first name, so it looked like a template phrase and was kept, and the first name inside it
-    with it (489 of 600 such generated chats kept it). The name is someone's, whatever word leads it."""
+    recurred with each first name, so it looked like a template phrase and was kept, and the first name inside it
+    with it (489 of 600 such generated chats kept it). The engine now cuts the apology off the person's span."""
     src = tmp_path / "chats.jsonl"
     firsts = ["Kwame", "Tobias", "Priya", "Jonas", "Beatriz", "Ingrid", "Mateo", "Amelia"]
     lasts = ["Okafor", "Lindqvist", "Ramanathan", "Duarte", "Kowalczyk", "Haddad", "Moreau", "Petrov"]

@@ -330,9 +330,9 @@ def _operators(runner: RayRunner, source: str) -> list[str]:
 @needs_ray
 def test_reads_run_in_the_actors_unless_the_files_are_on_the_drivers_node_only(runner, data):
     """With the actors' CPU request, Ray Data fuses the read into the first step's actor tasks: no read worker
-    processes start and blocks do not cross the object store. Local files on a cluster of several nodes are
-    read by tasks pinned to the driver's node (the only one that has them). A single node fuses too (the local
-    Ray test)."""
+    processes start and blocks do not cross the object store. Local files on a cluster reached by address are
+    read by tasks pinned to the driver's node (the only one sure to have them). The runner's own local Ray fuses
+    local files too (the local Ray test)."""
     remote = _operators(runner, f"simplecache::file://{data['parquet']}")
     assert "MapBatches(_read_blocks)->MapBatches(_Adapter)" in remote
     local = _operators(runner, str(data["jsonl"]))
@@ -490,7 +490,7 @@ threading.Thread(target=kill_an_actor, daemon=True).start()
 with RayRunner(num_actors=2, temp_dir=str(temp), block_bytes=16384) as r:
     result = r.write(r.map(r.read(source), UpperWorker, ToySpec(slow=0.1), batch_size=16), out)
     stats = r.dataset(r.map(r.read(source), UpperWorker, ToySpec(), batch_size=16)).materialize().stats()
-fused = "MapBatches(_read_blocks)->MapBatches(_Adapter)" in stats  # one node: reads inside the actors
+fused = "MapBatches(_read_blocks)->MapBatches(_Adapter)" in stats  # our own local Ray: reads in the actors
 sys.stderr.write(f"rows={result.rows} killed={len(killed)} fused={fused}\\n")
 """
 

@@ -56,20 +56,6 @@ def _person_like(tokens: list[str]) -> bool:
     return tokens[0] not in common_words() and not any(is_english_word(t) for t in tokens[1:])
 
 
-def _name_after_words(tokens: list[str]) -> list[str]:
-    """A person span that starts with ordinary words, as NER returns one after a greeting or an apology (`Sorry
-    Kwame`, `Thanks Priya`), without them: `kwame`; [] when none lead or no person-like name remains. Such a
-    phrase recurs with each customer's first name, so it looked like the dataset's vocabulary and was kept, and
-    the name inside it with it (489 of 600 generated chats kept the first name in the agent's reply)."""
-    first = all_first_names()
-    lead = 0
-    while (lead < len(tokens) - 1 and tokens[lead] not in first
-           and (is_english_word(tokens[lead]) or tokens[lead] in common_words())):
-        lead += 1
-    rest = tokens[lead:]
-    return rest if lead and _person_like(rest) else []
-
-
 def _phrase_rows(tokens: list[str], stats: DatasetStats) -> int:
     """Rows holding a term, from above: a single word's rows; for a phrase, the rarest of its adjacent pairs, counted
     exactly when both words were capitalised (`Michael Smith`), else bounded by the rarer word (`Bank of`)."""
@@ -170,8 +156,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
         if a_label and occurrences >= 2:
             kept[term] = occurrences  # a category's label (a product, a team) is not a person here
             continue
-        a_person = stat.entities.most_common(1)[0][0] == "PERSON"
-        if occurrences < threshold or _person_like(tokens) or (a_person and _name_after_words(tokens)):
+        if occurrences < threshold or _person_like(tokens):
             continue  # frequent first names (a support agent's signature) are still someone's name
         kept[term] = occurrences  # the dataset's own vocabulary: a product, the company, a template phrase
     kept_tokens = {t for term in kept for t in term.split()}
@@ -204,7 +189,7 @@ def decide(stats: DatasetStats, policy: AnonymizationPolicy, columns: list[str])
     by_weight = sorted(stats.terms.items(), key=lambda kv: (-kv[1].rows, kv[0]))
     for term, stat in by_weight:
         if stat.entities.most_common(1)[0][0] == "PERSON" and term not in kept:
-            add_person(" ".join(_name_after_words(term.split())) or term, stat.rows)
+            add_person(term, stat.rows)
     for value, entity in sorted(structured_values.items()):
         if entity == "PERSON":
             add_person(value, 1)

@@ -345,7 +345,7 @@ class RayRunner:
         self._saved_context: dict[str, Any] = {}
         self._saved_logging: tuple[int, bool] = (logging.NOTSET, True)
         self._node_id = ""
-        self._one_node = False
+        self._private = False  # a local Ray this runner started: one node, now and later
 
     # -- lifecycle --
     def __enter__(self) -> "RayRunner":
@@ -359,7 +359,6 @@ class RayRunner:
             cpus = float(ray.cluster_resources().get("CPU", 1.0))
             self.num_actors, self.cpus_per_actor = actor_plan(cpus, self._num_actors, self._cpus_per_actor)
             self._node_id = ray.get_runtime_context().get_node_id()
-            self._one_node = sum(1 for node in ray.nodes() if node.get("Alive")) == 1
             self._configure_data()
         except BaseException:
             self._shutdown()
@@ -384,6 +383,7 @@ class RayRunner:
             else:
                 ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count() or 1, include_dashboard=False,
                          _temp_dir=self.temp_dir, **common)
+                self._private = True
         except Exception as err:  # noqa: BLE001 - ConnectionError, AuthenticationError, ValueError...
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             auth = "token" in str(err).lower() or "authenticat" in str(err).lower()
@@ -481,10 +481,11 @@ class RayRunner:
             return None
         read_args: dict[str, Any] = dict(batch_format="pyarrow", batch_size=None, num_cpus=READ_CPUS,
                                          fn_kwargs={"plan": plan})  # serialised once with the operator
-        if blocks.steps and (self._one_node or not plan.local):
+        if blocks.steps and (self._private or not plan.local):
             # Read inside the first step's actors: with the same CPU request Ray Data fuses the read into the actor
             # pool's tasks, so no read worker processes start (each pass started two, booting while the actors
-            # loaded their models) and no block crosses the object store between reading and mapping.
+            # loaded their models) and no block crosses the object store between reading and mapping. Local files
+            # only on our own local Ray: a cluster's actors may land on nodes without them, now or after scaling.
             read_args["num_cpus"] = self.cpus_per_actor
         elif plan.local:
             read_args["label_selector"] = {"ray.io/node-id": self._node_id}  # the files are on this node's disk
