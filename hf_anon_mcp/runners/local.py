@@ -7,6 +7,7 @@ large decisions object crosses no pipe per batch. Small inputs run in-process: n
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import pickle
@@ -24,6 +25,10 @@ from hf_anon_mcp.runners.base import Batch
 # Per process: (worker class, spec token) -> the built worker. Lives as long as the process (or the server).
 _BUILT: dict[tuple[type, str], object] = {}
 _MAX_BUILT = 8
+# Specs of passes that have ended (driver side), sent with every task: a worker drops what it built for them. A
+# replace pass's worker holds the decisions (tens of MB at 200k rows); kept, it sat beside the ONNX model of the
+# sample check that follows, and in the MCP server beside the next calls' work.
+_RETIRED: deque[str] = deque(maxlen=4 * _MAX_BUILT)
 
 # A long-lived process (the MCP server) keeps its pools between calls: the second call finds its workers warm
 # (engine loaded, repeated texts remembered). Keyed by worker count; a failed or cancelled run discards its pool.
@@ -62,7 +67,10 @@ def auto_workers(rows: int | None, profile: str = "balanced") -> int:
     return min(cores, 2) if work > 2 * _SPAWN_COST else 1
 
 
-def _run(worker_cls: type, token: str, spec_path: str | None, spec, batch: Batch) -> Batch:
+def _run(worker_cls: type, token: str, spec_path: str | None, spec, batch: Batch,
+         retired: tuple[str, ...] = ()) -> Batch:
+    if retired:
+        _retire(retired)
     key = (worker_cls, token)
     worker = _BUILT.get(key)
     if worker is None:
@@ -73,6 +81,15 @@ def _run(worker_cls: type, token: str, spec_path: str | None, spec, batch: Batch
             _BUILT.pop(next(iter(_BUILT)))
         worker = _BUILT[key] = worker_cls(spec)
     return worker(batch)
+
+
+def _retire(tokens: tuple[str, ...]) -> None:
+    """Forget the workers built for passes that have ended (their memory goes back to the process at once)."""
+    gone = [key for key in _BUILT if key[1] in tokens]
+    for key in gone:
+        del _BUILT[key]
+    if gone:
+        gc.collect()  # a worker's objects may hold reference cycles
 
 
 class LocalRunner:
@@ -119,10 +136,12 @@ class LocalRunner:
     def map(self, worker_cls: type, spec, batches: Iterable[Batch]) -> Iterator[Batch]:
         token = uuid.uuid4().hex
         if self._pool is None:
-            for batch in batches:
-                self._check()
-                yield _run(worker_cls, token, None, spec, batch)
-            _BUILT.pop((worker_cls, token), None)
+            try:
+                for batch in batches:
+                    self._check()
+                    yield _run(worker_cls, token, None, spec, batch)
+            finally:
+                _BUILT.pop((worker_cls, token), None)
             return
         path = Path(self._dir.name) / f"{token}.pkl"
         with open(path, "wb") as fh:
@@ -131,7 +150,7 @@ class LocalRunner:
         try:
             for batch in batches:
                 self._check()
-                pending.append(self._pool.submit(_run, worker_cls, token, str(path), None, batch))
+                pending.append(self._pool.submit(_run, worker_cls, token, str(path), None, batch, tuple(_RETIRED)))
                 if len(pending) >= 2 * self.num_proc:
                     yield pending.popleft().result()
             while pending:
@@ -140,6 +159,7 @@ class LocalRunner:
         finally:
             for fut in pending:
                 fut.cancel()
+            _RETIRED.append(token)
 
     def _check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
