@@ -68,3 +68,29 @@ def test_handles_do_not_grow_over_rt_and_modifier_places_stay_places(detect):
     rt, pride = detect(["RT @someone : the world cup is here", "Some people have too much Houston pride lol"])
     assert not any(v.startswith("RT") for e, v, _ in rt if e == "PERSON"), rt
     assert "Houston" not in _typed(pride, "PERSON")
+
+
+def test_the_cue_prefilter_passes_every_text_the_cue_pattern_matches():
+    """`_may_hold_cue` skips `_CUE` on rows without a needle: it must never skip one `_CUE` matches, whatever the
+    case of its letters (re's IGNORECASE matches `ı` and `İ` to `i`, which `casefold` alone does not give)."""
+    import re
+
+    from hf_anon_mcp.engine.completion import _CUE, _may_hold_cue
+
+    same = {ch: [chr(cp) for cp in range(0x2400) if re.fullmatch(f"(?i){ch}", chr(cp))]
+            for ch in "abcdefghijklmnopqrstuvwxyz"}
+    cues = ["I live at 4 Elm", "she lives on 4 Elm", "living at 4 Elm", "my address is 4 Elm", "meet me at 4 Elm",
+            "see you at 4 Elm", "drop me off at 4 Elm", "shipping address: 4 Elm", "ship it to 4 Elm",
+            "delivered to 4 Elm", "send the parcel to 4 Elm", "moved to 4 Elm", "arranged at 4 Elm",
+            "picked up at 4 Elm", "the address: 4 Elm"]
+    checked = 0
+    for cue in cues:
+        assert _CUE.search(cue) and _may_hold_cue(cue)
+        for i, ch in enumerate(cue):
+            for other in same.get(ch.lower(), ()):
+                text = cue[:i] + other + cue[i + 1:]
+                if _CUE.search(text):
+                    checked += 1
+                    assert _may_hold_cue(text), text
+    assert checked > 400
+    assert not _may_hold_cue("Refund approved for ticket 4411, thanks")

@@ -218,7 +218,12 @@ def _without_possessive(word: str) -> str:
 
 def possessive_cut(words) -> set[str]:
     """Lower-cased words, each without a possessive `'s` (`roman's` -> `roman`)."""
-    return set(map(_without_possessive, words))
+    out = set(words)  # distinct first: a row repeats its words, and few end in 's
+    cut = [w for w in out if w.endswith(_POSSESSIVE_END)]
+    if cut:
+        out.difference_update(cut)
+        out.update(w[:-2] for w in cut)
+    return out
 
 
 def context_key(text: str, start: int, end: int) -> int:

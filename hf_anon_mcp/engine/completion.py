@@ -339,11 +339,27 @@ def _place_words(value: str) -> bool:
         not is_english_word(w.lower()) for w in re.findall(r"[^\W\d_]{3,}", value))
 
 
+# Every alternative of `_CUE` holds one of these; `_may_hold_cue` tests for them in ~3 µs where `_CUE.search` took
+# ~70 µs on a 60-word row (a third of rows hold one: "see", "send" ...).
+_CUE_NEEDLES = ("liv", "address", "meet", "see", "drop", "ship", "deliver", "send", "moved", "arranged", "pick")
+# What `re`'s IGNORECASE matches to a needle's letter and `str.casefold` does not turn into it: `ı` and `İ` (which
+# casefolds to `i` + U+0307) both match `i`.
+_FOLD_I = {0x131: "i", 0x307: None}
+
+
+def _may_hold_cue(text: str) -> bool:
+    """Could `_CUE` match in `text`? A necessary condition, exact for `re`'s case-insensitive matching."""
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = folded.translate(_FOLD_I)
+    return any(needle in folded for needle in _CUE_NEEDLES)
+
+
 def cued_addresses(text: str, findings: list[Finding]) -> list[Finding]:
     """An address after a cue phrase, up to the end of its clause, when it holds a number and a capitalised word
     and no email or link. Formats vary too much by country for street patterns alone (`aleja Jaskółcza 03/64,
     35-662 Dębica`, `Studio 48C Mason Mission, Carlland YO5 2FY`)."""
-    if not _CUE.search(text):
+    if not _may_hold_cue(text):
         return findings
     added = []
     for cue in _CUE.finditer(text):
