@@ -11,7 +11,8 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,11 @@ if os.environ.get("HF_UPDATE_DOWNLOAD_COUNTS") is None:
 
 FILE_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# `datasets` resolves data files through tqdm's `thread_map`, whose `ensure_lock` sets and deletes a class attribute
+# without a lock: two sources opened at once in one process (concurrent MCP calls) sometimes failed with
+# "type object 'tqdm' has no attribute '_lock'" (huggingface/datasets#7660), reported as a malformed file. Opening is
+# quick (tens of ms); reading the rows is not serialised.
+_OPEN_LOCK = threading.Lock()
 _STRING_TYPES = {"string", "large_string"}
 
 
@@ -50,6 +56,7 @@ class OpenedSource:
     dataset: IterableDataset
     rows_total: int | None
     path: Path | None = None
+    bytes_total: int | None = None  # the data's size before compression, when known cheaply (sizes the work)
 
     @property
     def features(self) -> Features:
@@ -85,7 +92,8 @@ def _open_file(spec: str, path: Path) -> OpenedSource:
     if path.stat().st_size == 0:
         raise InputError(f"file is empty: {path.name}")
     ds = _load(fmt, [str(path)], spec)
-    return OpenedSource(spec=spec, kind="file", dataset=ds, rows_total=_count_rows(path, fmt), path=path)
+    return OpenedSource(spec=spec, kind="file", dataset=ds, rows_total=_count_rows(path, fmt), path=path,
+                        bytes_total=_data_bytes(path, fmt))
 
 
 def _open_folder(spec: str, path: Path, *, split: str | None) -> OpenedSource:
@@ -101,12 +109,15 @@ def _open_folder(spec: str, path: Path, *, split: str | None) -> OpenedSource:
     ds = _load(fmt, [str(p) for p in files], spec)
     counts = [_count_rows(p, fmt) for p in files]
     total = None if any(c is None for c in counts) else sum(counts)
-    return OpenedSource(spec=spec, kind="folder", dataset=ds, rows_total=total, path=path)
+    sizes = [_data_bytes(p, fmt) for p in files]
+    return OpenedSource(spec=spec, kind="folder", dataset=ds, rows_total=total, path=path,
+                        bytes_total=None if None in sizes else sum(sizes))
 
 
 def _open_saved(spec: str, path: Path, *, split: str | None) -> OpenedSource:
     try:
-        loaded = datasets.load_from_disk(str(path))
+        with _OPEN_LOCK:
+            loaded = datasets.load_from_disk(str(path))
     except Exception as err:  # noqa: BLE001 - datasets raises many kinds here
         raise InputError(f"cannot read saved dataset folder: {path.name} ({type(err).__name__})") from None
     if isinstance(loaded, datasets.DatasetDict):
@@ -115,7 +126,7 @@ def _open_saved(spec: str, path: Path, *, split: str | None) -> OpenedSource:
             raise InputError(f"split '{name}' not in {path.name}", hint="splits: " + ", ".join(loaded))
         loaded = loaded[name]
     return OpenedSource(spec=spec, kind="disk", dataset=loaded.to_iterable_dataset(), rows_total=loaded.num_rows,
-                        path=path)
+                        path=path, bytes_total=loaded.data.nbytes)
 
 
 def _open_hub(repo_id: str, *, config: str | None, split: str | None) -> OpenedSource:
@@ -124,7 +135,8 @@ def _open_hub(repo_id: str, *, config: str | None, split: str | None) -> OpenedS
     if constants.HF_HUB_OFFLINE or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         raise OfflineError(f"cannot load Hub dataset {repo_id}: offline mode is on (HF_HUB_OFFLINE)")
     try:
-        ds = datasets.load_dataset(repo_id, name=config, split=split or "train", streaming=True)
+        with _OPEN_LOCK:
+            ds = datasets.load_dataset(repo_id, name=config, split=split or "train", streaming=True)
     except (ConnectionError, OSError) as err:
         if _is_network_error(err):
             raise OfflineError(f"cannot reach the Hub to load {repo_id}: offline or unreachable") from None
@@ -152,9 +164,10 @@ def _chain(err: BaseException | None) -> Iterator[BaseException]:
 
 def _load(fmt: str, files: list[str], spec: str) -> IterableDataset:
     try:
-        ds = datasets.load_dataset(fmt, data_files=files, split="train", streaming=True)
-        if ds.features is None:
-            ds = ds._resolve_features()
+        with _OPEN_LOCK:
+            ds = datasets.load_dataset(fmt, data_files=files, split="train", streaming=True)
+            if ds.features is None:
+                ds = ds._resolve_features()
     except Exception as err:  # noqa: BLE001
         raise read_error(err, files[0], fmt) from None
     return ds
@@ -195,6 +208,19 @@ def _first_bad_json_line(path: Path) -> int | None:
     except UnicodeDecodeError:
         return None
     return None
+
+
+def _data_bytes(path: Path, fmt: str) -> int | None:
+    """The data's size: a text file's size; a Parquet file's row groups before compression (its metadata)."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        return path.stat().st_size
+    except Exception:  # noqa: BLE001 - a size is a nicety; reading reports real errors
+        return None
 
 
 def _count_rows(path: Path, fmt: str) -> int | None:
@@ -300,6 +326,35 @@ def limited(source: OpenedSource, *, max_rows: int | None = None, sample: int | 
         ds = ds.take(max_rows)
         total = max_rows if total is None else min(max_rows, total)
     return ds, total
+
+
+def expected_bytes(source: OpenedSource, rows: int | None) -> int | None:
+    """The size of the part of the source a run reads (`rows` of `rows_total`), when both are known."""
+    if source.bytes_total is None:
+        return None
+    if rows is None or not source.rows_total or rows >= source.rows_total:
+        return source.bytes_total
+    return source.bytes_total * rows // source.rows_total
+
+
+def by_size(batches: Iterable[dict[str, list]], columns: Sequence[str], max_chars: int) -> Iterator[dict[str, list]]:
+    """Batches cut so their texts in `columns` hold at most about `max_chars` characters (a row is never cut):
+    a few long documents in one batch of rows would otherwise keep one worker busy while the others wait."""
+    from hf_anon_mcp.decisions.cells import texts_in
+
+    for batch in batches:
+        n = len(next(iter(batch.values()))) if batch else 0
+        sizes = [sum(len(t) for c in columns if c in batch for t in texts_in(batch[c][i])) for i in range(n)]
+        if sum(sizes) <= max_chars:
+            yield batch
+            continue
+        start, held = 0, 0
+        for i, size in enumerate(sizes):
+            if held and held + size > max_chars:
+                yield {k: v[start:i] for k, v in batch.items()}
+                start, held = i, 0
+            held += size
+        yield {k: v[start:] for k, v in batch.items()}
 
 
 def iter_batches(source: OpenedSource, ds: IterableDataset, batch_size: int) -> Iterator[dict[str, list]]:

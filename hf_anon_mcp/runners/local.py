@@ -55,15 +55,22 @@ def keep_pools_warm(enabled: bool = True) -> None:
 # fast: 60k unique 60-word rows took 70 s in one process (about 1.1 ms a row, whole command); 30-word rows about
 # half. The old 0.05 ms kept every fast run under 160k rows on one core.
 _ROW_COST = {"fast": 0.0005, "balanced": 0.006, "thorough": 0.010}
+# The same per byte of data, for inputs whose rows are long (documents): a 733 KB cell took 27 s balanced in one
+# process; 20k ~30-word rows (4.6 MB of JSON Lines) about 110 CPU s; fast 200k 60-word rows (88 MB) about 200 CPU s.
+_BYTE_COST = {"fast": 0.000002, "balanced": 0.000025, "thorough": 0.00004}
 _SPAWN_COST = 4.0
+# Characters of text per task: rows are cut into smaller batches past this, so a few long documents spread over the
+# workers (256 rows of ~60 words hold ~100k)
+BATCH_CHARS = 250_000
 
 
-def auto_workers(rows: int | None, profile: str = "balanced") -> int:
-    """Worker processes for an input of `rows`: more than one only when the work saves more than the spawn costs."""
+def auto_workers(rows: int | None, profile: str = "balanced", size: int | None = None) -> int:
+    """Worker processes for an input of `rows` (and `size` bytes, when known): more than one only when the work
+    saves more than the spawn costs. Long rows make a small row count a large input."""
     cores = os.cpu_count() or 1
-    if cores < 2 or rows is None:
+    if cores < 2 or (rows is None and size is None):
         return min(2, cores) if rows is None and profile != "fast" else 1
-    work = rows * _ROW_COST.get(profile, 0.006)
+    work = max((rows or 0) * _ROW_COST.get(profile, 0.006), (size or 0) * _BYTE_COST.get(profile, 0.000025))
     return min(cores, 2) if work > 2 * _SPAWN_COST else 1
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from datasets import Features
 
 from hf_anon_mcp.config import get_settings
-from hf_anon_mcp.data.sources import choose_text_columns, holds_text, iter_batches, limited, open_source
+from hf_anon_mcp.data.sources import (by_size, choose_text_columns, expected_bytes, holds_text, iter_batches,
+                                      limited, open_source)
 from hf_anon_mcp.data.writer import AtomicDatasetWriter, check_output, output_format
 from hf_anon_mcp.decisions.cells import rebuild, texts_in
 from hf_anon_mcp.decisions.detect import DetectSpec, warm
@@ -35,7 +36,7 @@ from hf_anon_mcp.models import (AnonymizeReport, AnonymizeRequest, KeptTerm, Pro
                                 VerificationResult)
 from hf_anon_mcp.policy import (PRESETS, SURROGATE_SECRET_ENV, AnonymizationPolicy, OperatorName, load_policy,
                                 parse_policy, policy_for_operator)
-from hf_anon_mcp.runners.local import LocalRunner, auto_workers
+from hf_anon_mcp.runners.local import BATCH_CHARS, LocalRunner, auto_workers
 
 log = logging.getLogger("hf_anon_mcp.anonymize")
 
@@ -155,7 +156,7 @@ def anonymize(request: AnonymizeRequest, *, progress: ProgressFn | None = None,
     renumber = Renumberer() if OperatorName.numbered in policy.operators_used() else None
     out_features = Features({k: v for k, v in features.items() if k not in dropped})
     ds, expected = limited(source, max_rows=request.max_rows)
-    num_proc = request.num_proc or auto_workers(expected, config.profile)
+    num_proc = request.num_proc or auto_workers(expected, config.profile, expected_bytes(source, expected))
 
     def tell(stage: str, done: int, verb: str) -> None:
         """One monotonic progress over both passes: detect counts the first half, replace the second."""
@@ -219,7 +220,7 @@ def _run_local(*, request, config, policy, plan, renumber, output, source, ds, w
     with LocalRunner(num_proc, cancel=cancel, initializer=_warm, initargs=(config,)) as runner, \
             Spill(output) as spill:
         stats = detect_pass(runner, DetectSpec(config, tuple(work_cols)),
-                            iter_batches(source, ds, request.batch_size), spill,
+                            by_size(iter_batches(source, ds, request.batch_size), work_cols, BATCH_CHARS), spill,
                             on_batch=lambda n: tell("detect", n, "detected"))
         if stats.rows == 0:
             raise InputError(f"dataset is empty: {request.source}")
