@@ -119,3 +119,51 @@ def test_cells_around_the_window_size_give_the_same_findings(size):
     whole = analyze_texts([text], FAST)[0]
     assert whole, "nothing found"
     assert all(0 <= r.start < r.end <= len(text) for r in whole)
+
+
+def _key(findings) -> list[tuple]:
+    return [(f.entity_type, f.start, f.end, round(f.score, 4)) for f in findings]
+
+
+def test_windows_analyzed_apart_give_the_findings_of_the_whole_cell(monkeypatch):
+    """The windows of one cell can be analyzed two at a time (in other processes) and handed back: the cell's
+    findings are the same, and its worker runs no NER on them again."""
+    text, planted = long_cell(70_000, seed=9)
+    pieces = [piece for _, piece in windows(text)]
+    assert len(pieces) >= 4
+    [whole] = analyze_texts([text], BALANCED)
+    ahead = {}
+    for i in range(0, len(pieces), detect.WINDOW_BATCH):
+        ahead.update(zip(pieces[i:i + detect.WINDOW_BATCH],
+                         detect.analyze_windows(pieces[i:i + detect.WINDOW_BATCH], BALANCED)))
+    analyzed: list[str] = []
+    real = detect._analyze_unique
+    monkeypatch.setattr(detect, "_analyze_unique", lambda unique, *a: analyzed.extend(unique) or real(unique, *a))
+    [joined] = analyze_texts([text], BALANCED, ahead)
+    assert not set(analyzed) & set(pieces)
+    assert _key(joined) == _key(whole) and len(whole) >= len(planted)
+
+
+def test_a_long_cell_is_shared_out_over_the_pool():
+    """The driver has a long cell's windows analyzed by the pool's workers before its batch is detected; the
+    detected batch is the one a single process makes."""
+    from hf_anon_mcp.decisions.detect import FINDINGS, WINDOWS, DetectSpec, DetectWorker
+    from hf_anon_mcp.decisions.pipeline import windows_ahead
+    from hf_anon_mcp.runners.local import LocalRunner
+
+    text, _ = long_cell(50_000, seed=4)
+    batch = {"id": [1, 2], "text": ["Call Marisol Quintanilla at 415-555-0143.", text]}
+    spec = DetectSpec(BALANCED, ("text",))
+    with LocalRunner(2) as runner:
+        [shared] = list(windows_ahead(runner, spec, [batch], min_chars=30_000))
+        assert list(windows_ahead(runner, DetectSpec(FAST, ("text",)), [batch], min_chars=30_000)) == [batch]
+    with LocalRunner(1) as alone:
+        assert list(windows_ahead(alone, spec, [batch], min_chars=30_000)) == [batch]
+    import pickle
+
+    ahead = pickle.loads(shared[WINDOWS][0])
+    assert set(ahead) == {piece for _, piece in windows(text)} and shared[WINDOWS][1] is None
+    worker = DetectWorker(spec)
+    detected, alone_out = worker(shared), worker(batch)
+    assert WINDOWS not in detected
+    assert detected[FINDINGS] == alone_out[FINDINGS] and "EMAIL_ADDRESS" in detected[FINDINGS][1]

@@ -26,6 +26,7 @@ from hf_anon_mcp.models import RiskLevel
 
 FINDINGS = "__hfanon_findings"
 STATS = "__hfanon_stats"
+WINDOWS = "__hfanon_windows"  # on a batch's first row: pickled {window: findings} of its long texts (`WindowWorker`)
 TERM_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
 # A "name" with a house number, retyped as a street (`_street_like`): still a term, so one that recurs across the
 # dataset (`Brightloom Tier 2`, a team's signature) is kept like any frequent name.
@@ -162,12 +163,30 @@ def memoized(texts: list[str], find: Callable[[list[str]], list], cache: TextMem
     return [known[t] for t in texts]
 
 
-def cached_find(texts: list[str], config: EngineConfig) -> list[list[Finding]]:
+def cached_find(texts: list[str], config: EngineConfig, windows_found=None) -> list[list[Finding]]:
     """`find_in_texts` with a per-process memory of short texts already analyzed with this config: a value repeated
     across batches (or across calls in the MCP server) is detected once."""
     # a rebuilt analyzer (new settings, a test) must not reuse old findings
     engine = 0 if config.patterns_only else id(get_analyzer(config))
-    return memoized(texts, lambda todo: find_in_texts(todo, config), _cache, lambda t: (engine, config, t))
+    return memoized(texts, lambda todo: find_in_texts(todo, config, windows_found), _cache,
+                    lambda t: (engine, config, t))
+
+
+class WindowWorker:
+    """Callable class: {"windows": [text]} -> the same with "found": [pickled findings of each window] (one row).
+
+    The driver shares the windows of a long cell out over the pool before the cell's batch is detected
+    (`pipeline.windows_ahead`): one 700k-character cell is otherwise one process's NER while the other cores wait."""
+
+    def __init__(self, config: EngineConfig):
+        self.config = config
+        warm(config)
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        from hf_anon_mcp.engine.detect import analyze_windows
+
+        found = analyze_windows(batch["windows"], self.config)
+        return {"windows": batch["windows"], "found": [pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)]}
 
 
 class DetectWorker:
@@ -190,7 +209,8 @@ class DetectWorker:
                 for ti, text in enumerate(texts_in(value)):
                     where.append((row, ci, ti))
                     texts.append(text)
-        found = cached_find(texts, self.spec.config)
+        ahead = batch.get(WINDOWS)
+        found = cached_find(texts, self.spec.config, pickle.loads(ahead[0]) if ahead and ahead[0] else None)
         if not self.spec.config.patterns_only:
             caps = [i for i, t in enumerate(texts) if caps_text(t)]
             if caps:
@@ -241,7 +261,7 @@ class DetectWorker:
         for words, pairs in zip(row_words, row_pairs):
             stats.word_rows.update(words)
             stats.pair_rows.update(pairs)
-        out = dict(batch)
+        out = {k: v for k, v in batch.items() if k != WINDOWS}
         out[FINDINGS] = [json.dumps(s, separators=(",", ":")) for s in stored]
         out[STATS] = [pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)] + [None] * (n - 1) if n else []
         return out

@@ -21,9 +21,11 @@ from pathlib import Path
 from hf_anon_mcp.data.writer import TMP_MARK
 from hf_anon_mcp.decisions.decide import Decisions, decide
 from hf_anon_mcp.errors import AccessError
-from hf_anon_mcp.decisions.detect import FINDINGS, STATS, DetectSpec, DetectWorker
+from hf_anon_mcp.decisions.cells import texts_in
+from hf_anon_mcp.decisions.detect import FINDINGS, STATS, WINDOWS, DetectSpec, DetectWorker, WindowWorker
 from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceSpec, ReplaceStats, ReplaceWorker
 from hf_anon_mcp.decisions.stats import DatasetStats
+from hf_anon_mcp.engine.detect import WINDOW_BATCH, WINDOW_CHARS, windows
 from hf_anon_mcp.decisions.verify import (FIRST_ROUND, NEXT_ROUND, SampleCheckWorker, SampleSpec, detector_name,
                                           enough, independent_available, sample_size,
                                           summarize_hits, verdict, wilson)
@@ -108,6 +110,34 @@ def _remember(spec: DetectSpec, batch: Batch, out: Batch) -> None:
     _MEMO[key] = (list(out[FINDINGS]), list(out[STATS]))
 
 
+# A text this long has its windows analyzed over the whole pool before its batch is detected (4 windows or more).
+SHARE_CHARS = 4 * WINDOW_CHARS
+
+
+def windows_ahead(runner, spec: DetectSpec, batches: Iterable[Batch], min_chars: int | None = None) -> Iterator[Batch]:
+    """Batches as they come; one holding a long text (`min_chars`, default `SHARE_CHARS`) first has that text's
+    windows analyzed by every worker of the pool (`WindowWorker`, two windows a task), their findings attached to
+    the batch's first row for the worker that detects it (`WINDOWS`). Without a pool, or in the fast profile (its
+    scanner reads a 733k-character cell in ~7 s), batches pass unchanged. Findings are those of one process: the
+    windows are the same, and each is analyzed on its own either way."""
+    least = SHARE_CHARS if min_chars is None else min_chars
+    if getattr(runner, "num_proc", 1) < 2 or spec.config.patterns_only:
+        yield from batches
+        return
+    for batch in batches:
+        long = [t for c in spec.columns if c in batch for v in batch[c] for t in texts_in(v) if len(t) >= least]
+        pieces = list(dict.fromkeys(piece for t in dict.fromkeys(long) for _, piece in windows(t)))
+        if len(pieces) < 2:
+            yield batch
+            continue
+        tasks = [{"windows": pieces[i:i + WINDOW_BATCH]} for i in range(0, len(pieces), WINDOW_BATCH)]
+        found: dict = {}
+        for out in runner.map(WindowWorker, spec.config, tasks):
+            found.update(zip(out["windows"], pickle.loads(out["found"][0])))
+        n = len(next(iter(batch.values())))
+        yield {**batch, WINDOWS: [pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)] + [None] * (n - 1)}
+
+
 def detect_pass(runner, spec: DetectSpec, batches: Iterable[Batch], spill: Spill,
                 on_batch: Callable[[int], None] | None = None) -> DatasetStats:
     """Run detection on every batch, spill the results, merge the statistics. The MCP server (warm pools) also
@@ -115,9 +145,9 @@ def detect_pass(runner, spec: DetectSpec, batches: Iterable[Batch], spill: Spill
     stats = DatasetStats()
     if pools_kept_warm():
         known, rest = _remembered_prefix(spec, batches)
-        outputs = itertools.chain(known, _remembering(runner, spec, rest))
+        outputs = itertools.chain(known, _remembering(runner, spec, windows_ahead(runner, spec, rest)))
     else:
-        outputs = runner.map(DetectWorker, spec, batches)
+        outputs = runner.map(DetectWorker, spec, windows_ahead(runner, spec, batches))
     for out in outputs:
         part = out.get(STATS) or [None]
         if part and part[0] is not None:

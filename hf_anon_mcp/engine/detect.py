@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import re
@@ -29,10 +29,11 @@ class Finding(NamedTuple):
     detector: str = "presidio"  # "rampart" when only the second detector saw it (profile thorough)
 
 
-def find_in_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Finding]]:
+def find_in_texts(texts: Sequence[str], config: EngineConfig,
+                  windows_found: Mapping[str, list[RecognizerResult]] | None = None) -> list[list[Finding]]:
     """`analyze_texts` as plain tuples."""
     return [[Finding(r.entity_type, r.start, r.end, round(r.score, 4), _detector(r)) for r in res]
-            for res in analyze_texts(texts, config)]
+            for res in analyze_texts(texts, config, windows_found)]
 
 
 def _detector(result: RecognizerResult) -> str:
@@ -40,16 +41,26 @@ def _detector(result: RecognizerResult) -> str:
     return "rampart" if name == "RampartRecognizer" else "presidio"
 
 
-def analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
+def analyze_texts(texts: Sequence[str], config: EngineConfig,
+                  windows_found: Mapping[str, list[RecognizerResult]] | None = None) -> list[list[RecognizerResult]]:
     """Findings for each text, in input order, without overlapping spans.
 
     Identical strings (frequent in real columns: names, cities, boilerplate) are analyzed once; NER runs batched
     through `nlp.pipe`, and only on texts with letters; each recognizer runs only on texts it could match.
+    `windows_found` holds windows of long texts already analyzed elsewhere (`analyze_windows` in other processes).
     """
     with _lock(config.presidio_config):
         if config.patterns_only:  # the fast profile: one compiled multi-pattern pass (engine.fastscan)
             return fast_analyze(texts, config)
-        return _analyze_texts(texts, config)
+        return _analyze_texts(texts, config, windows_found or {})
+
+
+def analyze_windows(pieces: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
+    """Windows of long texts (`windows`) analyzed as `analyze_texts` analyzes them before joining them: so the
+    windows of one long cell can be shared out over worker processes and handed back as `windows_found`."""
+    with _lock(config.presidio_config):
+        found = _analyze_unique(list(dict.fromkeys(pieces)), set(pieces), config)
+    return [found.get(p, []) for p in pieces]
 
 
 @lru_cache(maxsize=8)
@@ -59,10 +70,25 @@ def _lock(config: EngineConfig) -> threading.Lock:
     return threading.Lock()
 
 
-def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
-    analyzer = get_analyzer(config)
+def _analyze_texts(texts: Sequence[str], config: EngineConfig,
+                   windows_found: Mapping[str, list[RecognizerResult]]) -> list[list[RecognizerResult]]:
     unique, long_texts = split_long(dict.fromkeys(t for t in texts if t and not t.isspace()))
     pieces = {piece for parts in long_texts.values() for _, piece in parts}
+    found = {p: windows_found[p] for p in pieces if p in windows_found}
+    found.update(_analyze_unique([t for t in unique if t not in found], pieces, config))
+    join_long(found, long_texts)
+    if config.profile == "thorough":  # + the independent detector on the same unique texts, overlaps merged
+        from hf_anon_mcp.engine.rampart import with_second_opinion
+
+        whole = [t for t in dict.fromkeys(texts) if t in found]
+        found.update(zip(whole, with_second_opinion(whole, [found[t] for t in whole], config, _all_entities(config))))
+    return [found.get(t, []) for t in texts]
+
+
+def _analyze_unique(unique: list[str], pieces: set[str], config: EngineConfig) -> dict[str, list[RecognizerResult]]:
+    """Each of `unique` (no long texts; `pieces` are windows, given to spaCy a few at a time) analyzed: NER, then
+    Presidio's recognizers with its artifacts, then our rules."""
+    analyzer = get_analyzer(config)
     found: dict[str, list[RecognizerResult]] = {}
     everything = _all_entities(config)
     kwargs = dict(
@@ -101,13 +127,7 @@ def _analyze_texts(texts: Sequence[str], config: EngineConfig) -> list[list[Reco
             for text in unique:
                 if text not in found:  # no letters, no names: tokenize only, skip NER
                     run(text, nlp_engine._doc_to_nlp_artifact(nlp.make_doc(text), config.language))
-    join_long(found, long_texts)
-    if config.profile == "thorough":  # + the independent detector on the same unique texts, overlaps merged
-        from hf_anon_mcp.engine.rampart import with_second_opinion
-
-        whole = [t for t in dict.fromkeys(texts) if t in found]
-        found.update(zip(whole, with_second_opinion(whole, [found[t] for t in whole], config, everything)))
-    return [found.get(t, []) for t in texts]
+    return found
 
 
 # Cells longer than this are analyzed in overlapping windows; spaCy takes `WINDOW_BATCH` windows at a time.
