@@ -167,3 +167,20 @@ def test_a_long_cell_is_shared_out_over_the_pool():
     detected, alone_out = worker(shared), worker(batch)
     assert WINDOWS not in detected
     assert detected[FINDINGS] == alone_out[FINDINGS] and "EMAIL_ADDRESS" in detected[FINDINGS][1]
+
+
+def test_spacy_takes_long_texts_a_few_at_a_time(monkeypatch):
+    """Texts just under the window size are not windowed, but 64 of them in one spaCy batch held ~1.3 GB: NER
+    batches are bounded by characters as well as by count."""
+    from hf_anon_mcp.engine.analyzer import get_analyzer
+
+    assert detect.ner_batches(["a" * 10] * 130) == [["a" * 10] * 64, ["a" * 10] * 64, ["a" * 10] * 2]
+    docs = [long_cell(15_000, seed=s)[0][:15_000] for s in range(5)]
+    assert [len(b) for b in detect.ner_batches(docs)] == [2, 2, 1]
+    engine = get_analyzer(BALANCED).nlp_engine
+    sizes: list[int] = []
+    real = engine.process_batch
+    monkeypatch.setattr(engine, "process_batch", lambda texts, *a, **k: sizes.append(len(texts)) or real(texts, *a, **k))
+    results = analyze_texts(docs + ["Write to Ingrid Quexaab at user1.mail@example.org."], BALANCED)
+    assert sizes and max(sizes) <= 2 and sum(sizes) == 6
+    assert all(any(r.entity_type == "EMAIL_ADDRESS" for r in found) for found in results)
