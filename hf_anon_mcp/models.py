@@ -257,6 +257,8 @@ class VerificationResult(BaseModel):
     sample_examples: list[str] = Field(default_factory=list, description="Masked.")
     sample_note: str = ""
     sample_seconds: float = Field(0.0, description="Wall seconds the independent sample check took.")
+    sample_window_chars: int | None = Field(None, description="Sampled texts longer than this were read in one "
+                                                               "random window of this many characters.")
     structure_ok: bool = True
     structure_note: str = ""
     full_rescan: bool = False

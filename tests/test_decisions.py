@@ -410,3 +410,28 @@ def test_the_sample_check_reads_one_window_of_a_long_text():
     assert moved == [(max(0, a - start), min(start + len(part), b) - start) for a, b in inserted
                      if a < start + len(part) and b > start] and moved
     assert window("short text", [(0, 5)]) == ("short text", [(0, 5)])
+
+
+def test_a_sample_of_many_long_rows_reads_smaller_windows_spread_over_the_workers():
+    """267 sampled documents of 20k characters took 115 s of a 240 s command at 10k characters each: the window
+    shrinks with the first round's rows (never below 1,500), tasks hold about 40k characters, and the verdict
+    says long texts were read in part."""
+    import json as _json
+
+    from hf_anon_mcp.decisions import pipeline
+    from hf_anon_mcp.decisions.verify import (SAMPLE_BUDGET, SAMPLE_CHARS, SAMPLE_MIN_CHARS, VerificationResult,
+                                              sample_chars_for, verdict)
+
+    assert sample_chars_for(1) == SAMPLE_CHARS and sample_chars_for(400) == max(SAMPLE_MIN_CHARS, SAMPLE_BUDGET // 400)
+    assert sample_chars_for(267) < SAMPLE_CHARS and sample_chars_for(10_000) == SAMPLE_MIN_CHARS
+    rows = [_json.dumps({"texts": ["word " * 4000], "inserted": [[]]}) for _ in range(267)]
+    size = sample_chars_for(267)
+    chunks = pipeline._sample_chunks(rows, size)
+    assert [r for c in chunks for r in c] == rows and len(chunks) >= 267 * size // pipeline.SAMPLE_CHUNK_CHARS > 5
+    assert all(len(c) * size <= pipeline.SAMPLE_CHUNK_CHARS for c in chunks)
+    short = [_json.dumps({"texts": ["a short row"], "inserted": [[]]}) for _ in range(400)]
+    assert [len(c) for c in pipeline._sample_chunks(short, sample_chars_for(400))] == [64] * 6 + [16]
+    result = verdict(VerificationResult(sample_checked=True, sample_rows=267, sample_rows_with_direct=0,
+                                        sample_ci95=(0.0, 0.01), sample_detector="x", sample_window_chars=size),
+                     lambda e: True)
+    assert f"longer than {size:,} characters were read in one random window" in result.verdict

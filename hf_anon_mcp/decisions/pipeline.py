@@ -26,9 +26,9 @@ from hf_anon_mcp.decisions.detect import FINDINGS, STATS, WINDOWS, DetectSpec, D
 from hf_anon_mcp.decisions.replace import REPORT, SAMPLE, ReplaceSpec, ReplaceStats, ReplaceWorker
 from hf_anon_mcp.decisions.stats import DatasetStats
 from hf_anon_mcp.engine.detect import WINDOW_BATCH, WINDOW_CHARS, windows
-from hf_anon_mcp.decisions.verify import (FIRST_ROUND, NEXT_ROUND, SampleCheckWorker, SampleSpec, detector_name,
-                                          enough, independent_available, sample_size,
-                                          summarize_hits, verdict, wilson)
+from hf_anon_mcp.decisions.verify import (FIRST_ROUND, NEXT_ROUND, SAMPLE_CHUNK_CHARS, SampleCheckWorker,
+                                          SampleSpec, detector_name, enough, independent_available,
+                                          sample_chars_for, sample_size, summarize_hits, verdict, wilson)
 from hf_anon_mcp.models import VerificationResult
 from hf_anon_mcp.policy import AnonymizationPolicy
 from hf_anon_mcp.runners.base import Batch
@@ -206,12 +206,13 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
         result.sample_note = why
         return result
     started = time.perf_counter()
-    spec = SampleSpec(full=mode == "full", engine_config=engine_config,
-                      kept_terms=decisions.kept_terms if decisions else frozenset(),
-                      id_shapes=decisions.id_shapes if decisions else frozenset())
     # a random order (the rows were chosen by a keyed hash; their order is the input's), checked in rounds until
     # the interval is within ±2 points; `full` checks every row
     order = sorted(samples, key=lambda s: hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+    window_chars = sample_chars_for(min(len(order), FIRST_ROUND))
+    spec = SampleSpec(full=mode == "full", engine_config=engine_config,
+                      kept_terms=decisions.kept_terms if decisions else frozenset(),
+                      id_shapes=decisions.id_shapes if decisions else frozenset(), sample_chars=window_chars)
     hit_rows: list = []
     rows, types, examples = 0, Counter(), []
     done = 0
@@ -220,7 +221,7 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
             size = FIRST_ROUND if done == 0 else NEXT_ROUND
             part = order[done:] if mode == "full" else order[done:done + size]
             done += len(part)
-            chunks = [{"sample": part[i:i + 64]} for i in range(0, len(part), 64)]
+            chunks = [{"sample": chunk} for chunk in _sample_chunks(part, window_chars)]
             hit_rows += [json.loads(h) for out in runner.map(SampleCheckWorker, spec, chunks) for h in out["hits"]]
             rows, types, examples = summarize_hits(hit_rows, policy.replaces)
             if mode != "full" and enough(rows, len(hit_rows)):
@@ -231,6 +232,8 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     if engine_config is not None and getattr(engine_config, "profile", "") == "thorough":
         result.sample_note = ("the thorough profile also used this detector to find what was replaced: the sample "
                               "check is not independent of detection")
+    if mode != "full" and any(len(t) > window_chars for s in order[:done] for t in json.loads(s)["texts"]):
+        result.sample_window_chars = window_chars
     result.sample_rows = len(hit_rows)
     result.sample_rows_with_direct = rows
     result.sample_share = round(rows / len(hit_rows), 5) if hit_rows else 0.0
@@ -239,6 +242,21 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     result.sample_types = dict(types)
     result.sample_examples = examples
     return result
+
+
+def _sample_chunks(rows: list[str], window_chars: int) -> list[list[str]]:
+    """Tasks of at most 64 sampled rows and about `SAMPLE_CHUNK_CHARS` characters to read (a row counts at most
+    one window), so a sample of long rows is shared evenly between the workers."""
+    chunks: list[list[str]] = [[]]
+    held = 0
+    for row in rows:
+        size = min(len(row), window_chars)
+        if chunks[-1] and (len(chunks[-1]) >= 64 or held + size > SAMPLE_CHUNK_CHARS):
+            chunks.append([])
+            held = 0
+        chunks[-1].append(row)
+        held += size
+    return [c for c in chunks if c]
 
 
 def _cores_if_alone(runner):
