@@ -52,7 +52,7 @@ def analyze_texts(texts: Sequence[str], config: EngineConfig,
     with _lock(config.presidio_config):
         if config.patterns_only:  # the fast profile: one compiled multi-pattern pass (engine.fastscan)
             return fast_analyze(texts, config)
-        return _analyze_texts(texts, config, windows_found or {})
+        return _analyze_texts(texts, config, windows_found)
 
 
 def analyze_windows(pieces: Sequence[str], config: EngineConfig) -> list[list[RecognizerResult]]:
@@ -71,10 +71,11 @@ def _lock(config: EngineConfig) -> threading.Lock:
 
 
 def _analyze_texts(texts: Sequence[str], config: EngineConfig,
-                   windows_found: Mapping[str, list[RecognizerResult]]) -> list[list[RecognizerResult]]:
+                   windows_found: Mapping[str, list[RecognizerResult]] | None = None) -> list[list[RecognizerResult]]:
     unique, long_texts = split_long(dict.fromkeys(t for t in texts if t and not t.isspace()))
     pieces = {piece for parts in long_texts.values() for _, piece in parts}
-    found = {p: windows_found[p] for p in pieces if p in windows_found}
+    ahead = windows_found or {}
+    found = {p: ahead[p] for p in pieces if p in ahead}
     found.update(_analyze_unique([t for t in unique if t not in found], pieces, config))
     join_long(found, long_texts)
     if config.profile == "thorough":  # + the independent detector on the same unique texts, overlaps merged
