@@ -18,6 +18,7 @@ from pathlib import Path
 
 import datasets
 from datasets import Features, IterableDataset, List, Value
+from more_itertools import constrained_batches
 
 # datasets imports torch (when installed) for every IterableDataset, to share its epoch with DataLoader workers:
 # seconds and ~185 MB per process for a feature we never use. Keep it when torch is already loaded.
@@ -348,13 +349,8 @@ def by_size(batches: Iterable[dict[str, list]], columns: Sequence[str], max_char
         if sum(sizes) <= max_chars:
             yield batch
             continue
-        start, held = 0, 0
-        for i, size in enumerate(sizes):
-            if held and held + size > max_chars:
-                yield {k: v[start:i] for k, v in batch.items()}
-                start, held = i, 0
-            held += size
-        yield {k: v[start:] for k, v in batch.items()}
+        for rows in constrained_batches(range(n), max_chars, get_len=sizes.__getitem__, strict=False):
+            yield {k: v[rows[0]:rows[-1] + 1] for k, v in batch.items()}
 
 
 def iter_batches(source: OpenedSource, ds: IterableDataset, batch_size: int) -> Iterator[dict[str, list]]:

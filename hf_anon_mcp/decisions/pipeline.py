@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
+from more_itertools import constrained_batches
+
 from hf_anon_mcp.data.writer import TMP_MARK
 from hf_anon_mcp.decisions.decide import Decisions, decide
 from hf_anon_mcp.errors import AccessError
@@ -232,7 +234,9 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
     if engine_config is not None and getattr(engine_config, "profile", "") == "thorough":
         result.sample_note = ("the thorough profile also used this detector to find what was replaced: the sample "
                               "check is not independent of detection")
-    if mode != "full" and any(len(t) > window_chars for s in order[:done] for t in json.loads(s)["texts"]):
+    # a row's JSON is longer than any of its texts: only rows longer than a window are read again
+    if mode != "full" and any(len(s) > window_chars and any(len(t) > window_chars for t in json.loads(s)["texts"])
+                              for s in order[:done]):
         result.sample_window_chars = window_chars
     result.sample_rows = len(hit_rows)
     result.sample_rows_with_direct = rows
@@ -247,16 +251,8 @@ def check_sample(runner, samples: list[str], policy: AnonymizationPolicy, mode: 
 def _sample_chunks(rows: list[str], window_chars: int) -> list[list[str]]:
     """Tasks of at most 64 sampled rows and about `SAMPLE_CHUNK_CHARS` characters to read (a row counts at most
     one window), so a sample of long rows is shared evenly between the workers."""
-    chunks: list[list[str]] = [[]]
-    held = 0
-    for row in rows:
-        size = min(len(row), window_chars)
-        if chunks[-1] and (len(chunks[-1]) >= 64 or held + size > SAMPLE_CHUNK_CHARS):
-            chunks.append([])
-            held = 0
-        chunks[-1].append(row)
-        held += size
-    return [c for c in chunks if c]
+    return [list(c) for c in constrained_batches(rows, SAMPLE_CHUNK_CHARS, max_count=64,
+                                                 get_len=lambda row: min(len(row), window_chars), strict=False)]
 
 
 def _cores_if_alone(runner):

@@ -9,6 +9,8 @@ import re
 import threading
 from functools import lru_cache
 
+from more_itertools import constrained_batches
+
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 
 from hf_anon_mcp.engine.addresses import extend_addresses
@@ -141,18 +143,7 @@ NER_BATCH = 64  # texts a spaCy batch, up to WINDOW_BATCH * WINDOW_CHARS charact
 def ner_batches(texts: list[str], count: int = NER_BATCH, chars: int = WINDOW_BATCH * WINDOW_CHARS) -> list[list[str]]:
     """Consecutive batches of at most `count` texts and about `chars` characters (a text is never split): 64
     documents of 20k characters in one batch held about 1.3 GB in spaCy (documents just under the window size)."""
-    out: list[list[str]] = []
-    batch: list[str] = []
-    held = 0
-    for text in texts:
-        if batch and (len(batch) >= count or held + len(text) > chars):
-            out.append(batch)
-            batch, held = [], 0
-        batch.append(text)
-        held += len(text)
-    if batch:
-        out.append(batch)
-    return out
+    return [list(b) for b in constrained_batches(texts, chars, max_count=count, strict=False)]
 
 
 def split_long(unique: Iterable[str]) -> tuple[list[str], dict[str, list[tuple[int, str]]]]:
